@@ -14,8 +14,9 @@ const (
 	fnvPrime64  uint64 = 1099511628211
 )
 
-// fnvAdd folds the bytes of s into the FNV-1a state h.
-func fnvAdd(h uint64, s string) uint64 {
+// fnv1a returns the 64-bit FNV-1a hash of s.
+func fnv1a(s string) uint64 {
+	h := fnvOffset64
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= fnvPrime64
@@ -42,13 +43,13 @@ func mix64(h uint64) uint64 {
 
 // hashKey returns the placement hash of a partition key or worker ID.
 func hashKey(s string) uint64 {
-	return mix64(fnvAdd(fnvOffset64, s))
+	return mix64(fnv1a(s))
 }
 
 // hashVNode returns the ring position of virtual node i of worker: the hash
 // of the string worker+"#"+decimal(i), computed without building it.
 func hashVNode(worker string, i int) uint64 {
-	h := fnvAddByte(fnvAdd(fnvOffset64, worker), '#')
+	h := fnvAddByte(fnv1a(worker), '#')
 	var buf [20]byte
 	n := len(buf)
 	u := uint64(i)

@@ -9,19 +9,17 @@ import (
 
 // StickyOptions tunes the sticky strategy. Start from DefaultStickyOptions.
 type StickyOptions struct {
-	// Slack is the half-width of the balance band around the target load t
-	// (the average load of the workers that hold no oversized partition):
-	// receivers are filled up to (1+Slack)·t, and a worker below
-	// (1−Slack)·t pulls partitions from the most loaded one. Values outside
-	// (0, 0.5] mean the default, 0.03.
+	// Slack is the half-width of the band around the target load t (the
+	// average load of the workers that hold no oversized partition): a
+	// worker that held nothing before the call (a newcomer) pulls
+	// partitions while it is below (1−Slack)·t, and a receiver is filled
+	// up to (1+Slack)·t. Values outside (0, 0.5] mean the default, 0.03.
 	Slack float64
-	// Overload is the tolerance before a worker must give partitions away:
-	// once its load exceeds (1+Overload)·t (plus the oversized partitions
-	// it holds, within the hard cap). It is raised to Slack when smaller;
-	// values outside (0, 0.5] mean the default, 0.04. The hard cap on any
-	// worker holding two or more partitions is (1+Overload) times the larger
-	// of the average load and the heaviest partition, so the balance
-	// max/avg stays within (1+Overload) of its lower bound.
+	// Overload sets the hard cap: no worker holding two or more partitions
+	// stays above (1+Overload)·max(average load, heaviest partition), so
+	// the balance max/avg stays within (1+Overload) of its lower bound
+	// whenever the partitions are fine enough to allow it. It is raised to
+	// Slack when smaller; values outside (0, 0.5] mean the default, 0.04.
 	Overload float64
 }
 
@@ -50,30 +48,39 @@ func (o StickyOptions) normalized() StickyOptions {
 // One call runs these phases, all deterministic:
 //
 //  1. keep: a partition whose current owner is in workers stays; the others
-//     (orphans) go to a pool.
-//  2. shed: a worker grossly overloaded (above the larger of the hard cap
-//     and average + heaviest partition, e.g. it held everything before
-//     others joined) gives its heaviest partitions to the pool until it
-//     is back near the target.
-//  3. place: the pool is placed heaviest first (ties by key hash, then key)
-//     on the least-loaded worker (ties by worker order). With no current
-//     assignment this is the whole initial placement: LPT seeded by hash.
-//  4. repair: while a worker exceeds its cap, or the least-loaded worker is
-//     below (1−Slack)·t, one partition moves from the most overloaded (or
-//     most loaded) worker to the least-loaded one: the heaviest that keeps
-//     both sides inside the band, else the lightest if that still narrows
-//     the gap. Every move lowers the sum of squared loads, so the loop ends.
+//     (orphans) are queued.
+//  2. shed: a worker grossly overloaded (above both the hard cap and
+//     average + heaviest partition, e.g. it held everything before others
+//     joined) queues its heaviest partitions until it is back near the
+//     target. A stable assignment never triggers this.
+//  3. place: the queue is placed heaviest first (ties by key hash, then
+//     key) on the least-loaded worker (ties by worker order): LPT list
+//     scheduling, seeded by hash. With no current assignment this is the
+//     whole initial placement. A partition that would push even the
+//     least-loaded worker over the hard cap goes to the worker that can
+//     make room with the fewest evictions, and the evicted partitions
+//     rejoin the queue.
+//  4. repair: one partition at a time moves to the least-loaded worker
+//     from the most loaded one, while the latter is above the hard cap
+//     (it gives the lightest partition that alone brings it under, else
+//     the heaviest that fits), or while a newcomer is below (1−Slack)·t or
+//     any worker is starving below t/2 (the receiver gets the heaviest
+//     partition that fits its room without dropping the donor below the
+//     band). A worker that is merely under the target is not topped up:
+//     that would move partitions between surviving workers without
+//     lowering the maximum load. Every move must narrow the gap between
+//     the two workers, so the sum of squared loads falls and the loop ends.
 //
-// Partitions heavier than the fair share ("oversized": the k heaviest such
-// that each exceeds the average of what is left over the workers left) are
-// allowed to sit alone, and the target t is the average of the workers
-// holding none of them. A worker holding one may keep other partitions up
-// to its own weight plus (1+Overload)·t, within the hard cap: an oversized
-// orphan therefore lands on the least-loaded worker without evicting it.
+// Partitions heavier than the fair share ("oversized": taking the heaviest
+// first, each heavier than the average of the weight left over the workers
+// left) are expected to sit alone, and the target t is the average load of
+// the workers holding none of them. With heavy-tailed weights (a lower
+// bound above 1) the hard cap is loose, so orphans of a crash land without
+// evicting anything.
 //
-// Scratch buffers live in the Sticky value and are reused: an incremental
-// call allocates nothing once the buffers have grown, and its cost beyond
-// one pass over the partitions grows with the workers and the moves.
+// Scratch buffers live in the Sticky value and are reused: once they have
+// grown, a call allocates nothing, and its cost beyond a few passes over
+// the partitions grows with the workers and the moves.
 type Sticky struct {
 	opts StickyOptions
 
@@ -88,9 +95,13 @@ type Sticky struct {
 	load   []float64        // worker → weight held
 	gcount []int32          // worker → oversized partitions held
 	gsum   []float64        // worker → weight of oversized partitions held
+	fresh  []bool           // worker → held no partition in current
+	moved  []bool           // partition → orphaned or evicted in this call
+	extra  []int32          // evicted partitions waiting for placement, a max-heap
 	pool   []int32          // partitions waiting for placement
 	heap   []int32          // workers as a min-heap by (load, index)
 	tmp    []int32          // scratch list of partitions
+	top    []int32          // per worker, its heaviest evictable partitions (host search)
 
 	total, avg, wmax float64 // per call
 	tStatic, hardCap float64 // per call: target if oversized partitions sit alone; cap for any worker
@@ -147,6 +158,8 @@ func (s *Sticky) prepare(n int, workers []string) {
 	s.prev = resize(s.prev, n)
 	s.giant = resize(s.giant, n)
 	clear(s.giant)
+	s.moved = resize(s.moved, n)
+	clear(s.moved)
 	s.hashes = resize(s.hashes, n)
 	nw := len(workers)
 	s.head = resize(s.head, nw)
@@ -161,7 +174,9 @@ func (s *Sticky) prepare(n int, workers []string) {
 	clear(s.gcount)
 	s.gsum = resize(s.gsum, nw)
 	clear(s.gsum)
+	s.fresh = resize(s.fresh, nw)
 	s.pool = s.pool[:0]
+	s.extra = s.extra[:0]
 }
 
 // keep attaches every partition whose current owner is live and pools the
@@ -180,6 +195,9 @@ func (s *Sticky) keep(parts []model.Partition, current []string) {
 			}
 		}
 		s.pool = append(s.pool, int32(i))
+	}
+	for o, c := range s.count {
+		s.fresh[o] = c == 0
 	}
 	s.avg = s.total / float64(len(s.load))
 	s.tol = s.avg * 1e-9
@@ -264,63 +282,6 @@ func (s *Sticky) shed(parts []model.Partition) {
 				s.pool = append(s.pool, p)
 			}
 		}
-	}
-}
-
-// place puts the pool on the least-loaded workers, heaviest partition first,
-// ties by key hash then index: longest-processing-time-first list
-// scheduling, seeded by hash so equal weights spread evenly.
-func (s *Sticky) place(parts []model.Partition) {
-	if len(s.pool) == 0 {
-		return
-	}
-	for _, p := range s.pool {
-		s.hashes[p] = hashKey(parts[p].Key)
-	}
-	slices.SortFunc(s.pool, func(a, b int32) int {
-		if c := cmp.Compare(parts[b].Weight, parts[a].Weight); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(s.hashes[a], s.hashes[b]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	s.heap = resize(s.heap, len(s.load))
-	for i := range s.heap {
-		s.heap[i] = int32(i)
-	}
-	for i := len(s.heap)/2 - 1; i >= 0; i-- {
-		s.siftDown(i)
-	}
-	for _, p := range s.pool {
-		s.attach(parts, p, s.heap[0])
-		s.siftDown(0)
-	}
-	s.pool = s.pool[:0]
-}
-
-// lighter orders workers by (load, index) for the placement heap.
-func (s *Sticky) lighter(a, b int32) bool {
-	return s.load[a] < s.load[b] || (s.load[a] == s.load[b] && a < b)
-}
-
-func (s *Sticky) siftDown(i int) {
-	h := s.heap
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && s.lighter(h[r], h[l]) {
-			m = r
-		}
-		if !s.lighter(h[m], h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
 	}
 }
 
