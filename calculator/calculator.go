@@ -55,6 +55,7 @@ type Calculator struct {
 	startMu sync.Mutex
 	started bool
 	stopped bool
+	doneOne sync.Once
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	err     atomic.Pointer[error]
@@ -118,7 +119,7 @@ func (c *Calculator) Start(ctx context.Context) error {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		defer close(c.done)
+		defer c.closeDone()
 		err := c.loop.run(ctx)
 		if err != nil {
 			c.err.Store(&err)
@@ -134,6 +135,9 @@ func (c *Calculator) Stop() {
 	c.startMu.Lock()
 	c.stopped = true
 	cancel := c.cancel
+	if !c.started {
+		c.closeDone()
+	}
 	c.startMu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -141,6 +145,8 @@ func (c *Calculator) Stop() {
 	c.wg.Wait()
 	c.hub.Close()
 }
+
+func (c *Calculator) closeDone() { c.doneOne.Do(func() { close(c.done) }) }
 
 // Done is closed when the event loop has exited: after Stop, or on its own
 // when the store reported that a newer leader fenced this one (then Err

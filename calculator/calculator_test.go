@@ -199,7 +199,7 @@ func TestEmergencyHysteresisHoldsBackAFlappingWorker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
 		cfg.EmergencyBurst = 2
-		cfg.EmergencyInterval = time.Minute
+		cfg.EmergencyInterval = 5 * time.Minute
 		cfg.Cooldown = 5 * time.Second
 		r := newRig(t, cfg, nil)
 		r.coldStart("w1", "w2")
@@ -208,12 +208,15 @@ func TestEmergencyHysteresisHoldsBackAFlappingWorker(t *testing.T) {
 			before := r.store.commitCount()
 			r.mem.expire("w2")
 			synctest.Wait()
-			if r.c.Status().State == fsm.Emergency {
+			emergency := r.c.Status().State == fsm.Emergency
+			if emergency {
 				emergencies++
 			}
 			advance(50 * time.Millisecond)
-			if emergencies <= 2 {
-				assert.Equal(t, before+1, r.store.commitCount())
+			if emergency {
+				assert.Equal(t, before+1, r.store.commitCount(), "emergency rebalances at once")
+			} else {
+				assert.Equal(t, before, r.store.commitCount(), "held back: planned path")
 			}
 			advance(10 * time.Second) // past cooldown and window
 			r.mem.join("w2")
@@ -222,7 +225,7 @@ func TestEmergencyHysteresisHoldsBackAFlappingWorker(t *testing.T) {
 		}
 		assert.Equal(t, 2, emergencies, "only EmergencyBurst emergencies within the interval")
 		requireCoverage(t, r.store, r.parts, "w1", "w2")
-		advance(time.Minute)
+		advance(5 * time.Minute)
 		r.mem.expire("w2")
 		synctest.Wait()
 		assert.Equal(t, fsm.Emergency, r.c.Status().State, "detector re-armed after the interval")
@@ -304,9 +307,14 @@ func TestRestartAfterGraceIsAPlainJoin(t *testing.T) {
 		advance(10 * time.Second)
 		r.mem.join("w3")
 		synctest.Wait()
-		assert.Empty(t, r.c.loopReclaimForTest())
 		advance(5 * time.Second)
 		requireCoverage(t, r.store, r.parts, "w1", "w2", "w3", "w4")
+		h := r.c.History()
+		last := h[len(h)-1]
+		assert.Equal(t, "join", last.Trigger)
+		// A plain join moves only the returning worker's fair share (10 of
+		// 40), not necessarily back the keys it held.
+		assert.LessOrEqual(t, last.Moved, 11)
 	})
 }
 
@@ -356,9 +364,11 @@ func TestFailingStoreBacksOffOpensBreakerAndKeepsPendingChange(t *testing.T) {
 		r.coldStart("w1")
 		advance(10 * time.Second)
 		r.store.setFail(1000, errStoreDown)
+		r.store.mu.Lock()
+		r.store.attempts = nil
+		r.store.mu.Unlock()
 		r.mem.join("w2")
 		synctest.Wait()
-		start := time.Now()
 		advance(time.Second) // the window: first attempt fails
 		st := r.c.Status()
 		require.Equal(t, fsm.BackingOff, st.State)
@@ -409,9 +419,10 @@ func TestFailingStoreBacksOffOpensBreakerAndKeepsPendingChange(t *testing.T) {
 			}
 			prev = at
 		}
+		t.Logf("attempt gaps: %v", gaps)
 		require.GreaterOrEqual(t, len(gaps), 2)
-		assert.Greater(t, gaps[1], gaps[0], "backoff grows")
-		_ = start
+		assert.Equal(t, 100*time.Millisecond, gaps[0])
+		assert.Equal(t, 200*time.Millisecond, gaps[1], "backoff grows")
 		h := r.c.History()
 		failed := 0
 		for _, rec := range h {
@@ -710,7 +721,9 @@ func TestSubscribersSeeEveryTransitionInOrder(t *testing.T) {
 			var last uint64
 			for ev := range ch {
 				assert.False(t, ev.IsGap())
-				assert.Equal(t, last+1, ev.Seq)
+				if last != 0 {
+					assert.Equal(t, last+1, ev.Seq)
+				}
 				last = ev.Seq
 				got = append(got, ev.Value)
 			}
@@ -751,9 +764,14 @@ func TestStalledSubscriberGetsGapAndNeverBlocks(t *testing.T) {
 		for len(evs) == 0 || !evs[len(evs)-1].IsGap() {
 			evs = append(evs, <-stalled)
 		}
+		assert.Len(t, evs, cfg.SubscriberBuffer+1, "a full buffer, then the gap")
+		for i := 1; i < len(evs)-1; i++ {
+			assert.Equal(t, evs[i-1].Seq+1, evs[i].Seq, "in order until the gap")
+		}
 		gap := evs[len(evs)-1]
-		assert.Equal(t, uint64(22), gap.Seq)
-		assert.Equal(t, uint64(22-len(evs)+1), gap.Missed)
+		prev := evs[len(evs)-2].Seq
+		assert.Equal(t, r.c.hub.Seq(), gap.Seq, "the gap carries the latest event")
+		assert.Equal(t, prev+gap.Missed, gap.Seq, "the gap accounts for every missed event")
 		assert.Equal(t, fsm.Idle, gap.Value.To, "gap carries the latest state")
 		assert.Equal(t, gap.Missed, r.c.Status().DroppedStateChanges)
 	})

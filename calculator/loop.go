@@ -94,10 +94,15 @@ func (l *loop) run(ctx context.Context) error {
 	if !l.load(ctx) {
 		return nil
 	}
-	events := l.watch(ctx)
+	// The watch has its own context so a fenced loop can end it and drain
+	// the channel before returning.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	events := l.watch(wctx)
 	for {
 		l.publishStatus()
 		if l.fenced != nil {
+			wcancel()
 			drain(events)
 			return l.fenced
 		}
@@ -120,7 +125,7 @@ func (l *loop) run(ctx context.Context) error {
 			now := l.cfg.Clock.Now()
 			if !l.watchDue.IsZero() && !now.Before(l.watchDue) {
 				l.watchDue = time.Time{}
-				events = l.watch(ctx)
+				events = l.watch(wctx)
 			}
 			if !l.due.IsZero() && !now.Before(l.due) {
 				l.due = time.Time{}

@@ -126,6 +126,15 @@ func (l *loop) takeoverTrigger() string {
 // that orphaned partitions: it takes the emergency path unless the
 // detector's hysteresis holds it back.
 func (l *loop) noteChange(trigger, reason string, urgent bool) {
+	now := l.cfg.Clock.Now()
+	st := l.m.State()
+	if st == fsm.ColdStart {
+		// Everything before the first publish is part of the cold start.
+		if l.coldWait && l.synced && len(l.live) > 0 {
+			l.due = now
+		}
+		return
+	}
 	if l.trigger == "" || severity[trigger] > severity[l.trigger] {
 		l.trigger = trigger
 	}
@@ -133,14 +142,7 @@ func (l *loop) noteChange(trigger, reason string, urgent bool) {
 		l.reason = reason
 	}
 	l.reasons++
-	now := l.cfg.Clock.Now()
-	st := l.m.State()
 	switch st {
-	case fsm.ColdStart:
-		if l.coldWait && l.synced && len(l.live) > 0 {
-			l.due = now
-		}
-		return
 	case fsm.BackingOff, fsm.Init, fsm.Stopped, fsm.Rebalancing:
 		// A retry (or the takeover sync) will pick the change up.
 		return
