@@ -17,7 +17,6 @@ package calculator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -264,6 +263,3 @@ func errorText(err error) string {
 	}
 	return err.Error()
 }
-
-// isFenced reports whether err means a newer leader exists.
-func isFenced(err error) bool { return errors.Is(err, ErrFenced) }

@@ -843,7 +843,7 @@ func TestStopBeforeStart(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	cfg := Config{ScaleWindow: -1, Cooldown: -time.Second, EmergencyBurst: -1, PublishConcurrency: -2,
 		HistorySize: -1, SubscriberBuffer: -1, Backoff: breaker.Backoff{Initial: -1},
-		Breaker: breaker.Config{FailureThreshold: -1},
+		Breaker:    breaker.Config{FailureThreshold: -1},
 		Partitions: []model.Partition{{Key: "x", Weight: 0}}}
 	err := cfg.Validate()
 	require.ErrorIs(t, err, ErrInvalidConfig)

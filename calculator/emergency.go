@@ -32,10 +32,6 @@ func (d *emergencyDetector) record(now time.Time) {
 	d.times = append(d.times, now)
 }
 
-// suppressed reports whether the detector is currently holding back
-// emergencies.
-func (d *emergencyDetector) suppressed(now time.Time) bool { return !d.allow(now) }
-
 func (d *emergencyDetector) prune(now time.Time) {
 	n := 0
 	for n < len(d.times) && now.Sub(d.times[n]) >= d.interval {

@@ -151,10 +151,11 @@ func (l *loop) noteChange(trigger, reason string, urgent bool) {
 		return
 	}
 	if !l.needsRebalance() {
-		if st == fsm.ScalingWindow {
+		switch st {
+		case fsm.ScalingWindow:
 			l.clearPending()
 			l.to(fsm.Idle, "cancelled", now)
-		} else if st == fsm.Idle {
+		case fsm.Idle:
 			l.clearPending()
 		}
 		return

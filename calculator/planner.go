@@ -12,7 +12,7 @@ import (
 // A Planner reuses its buffers between calls and is not safe for concurrent
 // use.
 type Planner struct {
-	strat strategy.Strategy
+	place strategy.Strategy
 	live  map[string]struct{}
 	cur   []string
 	next  []string
@@ -20,11 +20,11 @@ type Planner struct {
 
 // NewPlanner returns a planner that places partitions with s.
 func NewPlanner(s strategy.Strategy) *Planner {
-	return &Planner{strat: s, live: make(map[string]struct{})}
+	return &Planner{place: s, live: make(map[string]struct{})}
 }
 
 // Strategy returns the planner's strategy.
-func (p *Planner) Strategy() strategy.Strategy { return p.strat }
+func (p *Planner) Strategy() strategy.Strategy { return p.place }
 
 // Plan computes new owners for parts (sorted by key) over workers (sorted,
 // unique, non-empty). prev is aligned with parts and holds the previous
@@ -58,7 +58,7 @@ func (p *Planner) Plan(parts []model.Partition, workers []string, prev []string,
 		}
 		p.cur[i] = o
 	}
-	p.next = p.strat.Assign(p.next, parts, workers, p.cur)
+	p.next = p.place.Assign(p.next, parts, workers, p.cur)
 	for i := range parts {
 		if prev == nil || p.next[i] != prev[i] {
 			moved++

@@ -219,8 +219,17 @@ func (l *loop) diff(workers, prev, next []string) ([]WorkerEntry, []string) {
 	for _, w := range workers {
 		if _, ok := l.changed[w]; ok {
 			idx[w] = len(writes)
-			writes = append(writes, WorkerEntry{Worker: w, Keys: []string{}})
+			writes = append(writes, WorkerEntry{Worker: w})
 		}
+	}
+	counts := make([]int, len(writes))
+	for _, o := range next {
+		if j, ok := idx[o]; ok {
+			counts[j]++
+		}
+	}
+	for j := range writes {
+		writes[j].Keys = make([]string, 0, counts[j])
 	}
 	for i, o := range next {
 		if j, ok := idx[o]; ok {

@@ -38,7 +38,7 @@ type formatValue struct {
 }
 
 func (f *formatValue) String() string { return *f.value }
-func (f *formatValue) Type() string   { return "format" }
+func (f *formatValue) Type() string   { return "string" }
 func (f *formatValue) Set(s string) error {
 	for _, a := range f.allowed {
 		if s == a {

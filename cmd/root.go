@@ -5,7 +5,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/parti-dev/parti/nats/layout"
 )
 
 // GlobalOptions are the flags every command accepts.
@@ -79,7 +80,7 @@ NATS JetStream key-value buckets.`,
 			if err := applyEnv(c, f.Lookup); err != nil {
 				return err
 			}
-			if err := validateCluster(g.Cluster); err != nil {
+			if err := layout.ValidateCluster(g.Cluster); err != nil {
 				return usageErrorf("invalid --cluster: %v", err)
 			}
 			_, err := f.Logger()
@@ -87,7 +88,7 @@ NATS JetStream key-value buckets.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URLs, comma separated")
@@ -100,26 +101,13 @@ NATS JetStream key-value buckets.`,
 	pf.StringVar(&g.TLSKey, "tlskey", "", "TLS client key file")
 	pf.StringVar(&g.TLSCA, "tlsca", "", "TLS certificate authority file")
 	pf.StringVar(&g.Cluster, "cluster", "parti", "cluster name: namespace for buckets and subjects")
-	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug|info|warn|error")
-	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text|json")
+	g.LogLevel, g.LogFormat = "info", "text"
+	pf.Var(&formatValue{value: &g.LogLevel, allowed: []string{"debug", "info", "warn", "error"}}, "log-level", "log level: debug|info|warn|error")
+	pf.Var(&formatValue{value: &g.LogFormat, allowed: []string{"text", "json"}}, "log-format", "log format: text|json")
 
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + envHelp() + "\n")
 	root.AddCommand(newCmdVersion(f), newCmdSimulate(f), newCmdRun(f))
 	return root
-}
-
-// validateCluster checks a cluster name: it becomes part of bucket names and
-// subjects.
-func validateCluster(name string) error {
-	if name == "" || len(name) > 32 {
-		return errors.New("must be 1 to 32 characters")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("%q: only letters, digits, '-' and '_' are allowed", name)
-		}
-	}
-	return nil
 }
 
 // Execute runs the CLI with the process's streams and environment and

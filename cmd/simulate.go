@@ -45,7 +45,7 @@ crash:K; departing workers are chosen by the seeded random generator.`,
 				return usageErrorf("invalid --steps: %v", err)
 			}
 			o.Config.Steps = steps
-			if err := o.Config.Validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return usageErrorf("%v", err)
 			}
 			rep, err := sim.Run(o.Config)

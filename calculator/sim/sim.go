@@ -146,7 +146,7 @@ func Run(c Config) (*Report, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	strat, err := strategy.New(c.Strategy)
+	placer, err := strategy.New(c.Strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func Run(c Config) (*Report, error) {
 		workers = append(workers, workerID(nextID))
 		nextID++
 	}
-	planner := calculator.NewPlanner(strat)
+	planner := calculator.NewPlanner(placer)
 	rep := &Report{Strategy: c.Strategy, Partitions: c.Partitions, Workers: c.Workers,
 		Weights: c.Weights, Seed: c.Seed}
 
