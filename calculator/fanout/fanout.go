@@ -36,6 +36,7 @@ package fanout
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultBuffer is the per-subscriber bound used when Options.Buffer is 0.
@@ -70,7 +71,14 @@ type Options struct {
 	// goroutine, outside any lock, possibly concurrently when Publish is
 	// called concurrently; it must be cheap and must not block.
 	OnDrop func(n uint64)
+	// CloseTimeout bounds how long Close keeps delivering events that are
+	// already buffered to subscribers that are still reading. Zero means
+	// DefaultCloseTimeout; a negative value means Close discards them.
+	CloseTimeout time.Duration
 }
+
+// DefaultCloseTimeout is the default Options.CloseTimeout.
+const DefaultCloseTimeout = 100 * time.Millisecond
 
 // Hub fans published values out to subscribers. The zero value is not
 // usable; create one with NewHub. All methods are safe for concurrent use.
@@ -79,8 +87,9 @@ type Options struct {
 // stopped by its unsubscribe func or by Close. The owner of a Hub must call
 // Close (or unsubscribe every subscriber) to release those goroutines.
 type Hub[T any] struct {
-	buffer int
-	onDrop func(n uint64)
+	buffer       int
+	onDrop       func(n uint64)
+	closeTimeout time.Duration
 
 	mu     sync.Mutex // guards seq, subs, closed; held for a whole Publish
 	seq    uint64
@@ -96,7 +105,11 @@ func NewHub[T any](opts Options) *Hub[T] {
 	if buffer <= 0 {
 		buffer = DefaultBuffer
 	}
-	return &Hub[T]{buffer: buffer, onDrop: opts.OnDrop}
+	ct := opts.CloseTimeout
+	if ct == 0 {
+		ct = DefaultCloseTimeout
+	}
+	return &Hub[T]{buffer: buffer, onDrop: opts.OnDrop, closeTimeout: ct}
 }
 
 // Publish assigns v the next sequence number (the first is 1), offers it to
@@ -179,8 +192,10 @@ func (h *Hub[T]) remove(s *subscriber[T]) {
 	}
 }
 
-// Close closes every subscriber's channel and waits for every delivery
-// goroutine to exit. Events still buffered are discarded. Later Publish and
+// Close ends every subscription and waits for every delivery goroutine to
+// exit. Events already buffered (and a pending gap) are still delivered to
+// subscribers that keep reading, for up to Options.CloseTimeout; then the
+// channels are closed and whatever is left is discarded. Later Publish and
 // Subscribe calls are no-ops as documented on them. Close is idempotent and
 // safe to call concurrently with every other method.
 func (h *Hub[T]) Close() {
@@ -190,6 +205,24 @@ func (h *Hub[T]) Close() {
 	h.closed = true
 	h.mu.Unlock()
 
+	if len(subs) == 0 {
+		return
+	}
+	if h.closeTimeout > 0 {
+		for _, s := range subs {
+			s.drainOnce.Do(func() { close(s.drain) })
+		}
+		deadline := time.NewTimer(h.closeTimeout)
+		defer deadline.Stop()
+	wait:
+		for _, s := range subs {
+			select {
+			case <-s.done:
+			case <-deadline.C:
+				break wait
+			}
+		}
+	}
 	for _, s := range subs {
 		s.shutdown()
 	}
@@ -226,8 +259,11 @@ type subscriber[T any] struct {
 	out    chan Event[T]
 	notify chan struct{} // capacity 1: "the ring became non-empty"
 	stop   chan struct{} // closed once to stop the delivery goroutine
+	drain  chan struct{} // closed once: exit when the ring is empty
 	done   chan struct{} // closed by the delivery goroutine on exit
 	once   sync.Once
+
+	drainOnce sync.Once
 
 	mu      sync.Mutex // guards everything below
 	ring    []Event[T]
@@ -241,6 +277,7 @@ func newSubscriber[T any](buffer int) *subscriber[T] {
 		out:    make(chan Event[T]),
 		notify: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
+		drain:  make(chan struct{}),
 		done:   make(chan struct{}),
 		ring:   make([]Event[T], buffer),
 	}
@@ -321,6 +358,8 @@ func (s *subscriber[T]) run() {
 			select {
 			case <-s.notify:
 				continue
+			case <-s.drain:
+				return
 			case <-s.stop:
 				return
 			}

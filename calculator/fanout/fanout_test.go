@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -356,4 +357,57 @@ func TestConcurrentUse(t *testing.T) {
 		h.Close()
 		assert.Zero(t, h.Subscribers())
 	}
+}
+
+func TestCloseDeliversBufferedEventsToAReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub[uint64](Options{Buffer: 4})
+		ch, unsubscribe := h.Subscribe()
+		defer unsubscribe()
+		for i := range 6 {
+			h.Publish(uint64(i + 1))
+		}
+		var got []Event[uint64]
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for e := range ch {
+				got = append(got, e)
+			}
+		}()
+		h.Close()
+		<-done
+		require.Len(t, got, 5, "the four buffered events and the gap")
+		assert.Equal(t, uint64(1), got[0].Seq)
+		assert.Equal(t, Event[uint64]{Seq: 6, Value: 6, Missed: 2}, got[4])
+	})
+}
+
+func TestCloseGivesUpOnAStalledReaderAfterTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub[uint64](Options{Buffer: 4, CloseTimeout: time.Second})
+		ch, unsubscribe := h.Subscribe()
+		defer unsubscribe()
+		h.Publish(1)
+		start := time.Now()
+		h.Close()
+		assert.Equal(t, time.Second, time.Since(start), "waited exactly the timeout")
+		_, ok := <-ch
+		assert.False(t, ok)
+	})
+}
+
+func TestNegativeCloseTimeoutDiscards(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub[uint64](Options{Buffer: 4, CloseTimeout: -1})
+		ch, unsubscribe := h.Subscribe()
+		defer unsubscribe()
+		h.Publish(1)
+		synctest.Wait()
+		start := time.Now()
+		h.Close()
+		assert.Zero(t, time.Since(start))
+		_, ok := <-ch
+		assert.False(t, ok)
+	})
 }
