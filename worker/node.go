@@ -1,0 +1,158 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parti-dev/parti/nats/election"
+	"github.com/parti-dev/parti/nats/identity"
+	"github.com/parti-dev/parti/nats/store"
+	"github.com/parti-dev/parti/nats/watch"
+)
+
+// node is a running worker: the goroutines that heartbeat, campaign, lead,
+// and apply assignments, all owned by run.
+type node struct {
+	w  *Worker
+	id *identity.Identity
+	el *election.Elector
+
+	leave     chan struct{} // closed to start the graceful handoff
+	left      chan struct{} // closed by the applier once it holds nothing
+	leaveOnce sync.Once
+}
+
+func newNode(w *Worker, id *identity.Identity, el *election.Elector) *node {
+	return &node{w: w, id: id, el: el, leave: make(chan struct{}), left: make(chan struct{})}
+}
+
+// run starts every part, waits for ctx or a fatal error, then leaves.
+func (n *node) run(ctx context.Context) error {
+	w := n.w
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	leadCtx, cancelLead := context.WithCancel(runCtx)
+	defer cancelLead()
+	var wg sync.WaitGroup
+	start := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	defer wg.Wait()
+
+	var restart <-chan struct{}
+	if w.o.Tracker != nil {
+		sig, cancel := w.o.Tracker.Reconnects()
+		defer cancel()
+		restart = sig
+	}
+
+	hbErr := make(chan error, 1)
+	start(func() {
+		hbErr <- n.id.Run(runCtx, func(err error) {
+			w.wm.HeartbeatFailed()
+			w.o.Logger.Debug("heartbeat failed", "err", err)
+		})
+	})
+	start(func() {
+		if err := n.el.Campaign(runCtx); err != nil && runCtx.Err() == nil {
+			w.o.Logger.Error("election stopped", "err", err)
+		}
+	})
+	var leadWG sync.WaitGroup
+	leadWG.Add(1)
+	go func() { defer leadWG.Done(); n.leadLoop(leadCtx) }()
+
+	assignments := store.NewReader(w.o.Buckets).Watch(runCtx, store.ReaderOptions{
+		Restart: restart,
+		OnError: func(err error) {
+			w.wm.DecodeError("assignments")
+			w.o.Logger.Warn("assignment skipped", "err", err)
+		},
+	})
+	peers := watch.Watch(runCtx, w.o.Buckets.Workers, watch.Options{Restart: restart})
+	a := newApplier(n)
+	start(func() { a.run(runCtx, assignments, peers) })
+	if w.o.Tracker != nil {
+		start(func() { n.watchConnection(runCtx) })
+	}
+
+	var fatal error
+	select {
+	case <-ctx.Done():
+	case err := <-hbErr:
+		if err != nil {
+			fatal = err
+		}
+	}
+	if fatal != nil {
+		// The ID is gone: another process may hold it. Stop acting as it
+		// at once: stop leading, release everything locally.
+		w.o.Logger.Error("worker id lost; stopping", "err", fatal)
+		cancelLead()
+		leadWG.Wait()
+		cancelRun()
+		a.wait()
+		a.releaseAllNow("id-lost")
+		return fatal
+	}
+	return n.gracefulLeave(a, cancelLead, &leadWG, cancelRun)
+}
+
+// gracefulLeave hands the partitions off, stops leading, resigns, and
+// releases the ID.
+func (n *node) gracefulLeave(a *applier, cancelLead context.CancelFunc, leadWG *sync.WaitGroup, cancelRun context.CancelFunc) error {
+	w := n.w
+	w.setState(StateLeaving)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), w.o.LeaveTimeout)
+	defer cancel()
+	if err := n.id.SetDraining(ctx, true); err != nil {
+		w.o.Logger.Warn("could not announce draining", "err", err)
+	}
+	n.leaveOnce.Do(func() { close(n.leave) })
+	select {
+	case <-n.left:
+		w.o.Logger.Info("handoff complete", "took", time.Since(start))
+	case <-ctx.Done():
+		w.o.Logger.Warn("handoff timed out; releasing everything", "timeout", w.o.LeaveTimeout)
+	}
+	// Stop leading before anything else: the calculator must not act on
+	// this node's behalf once it resigns.
+	cancelLead()
+	leadWG.Wait()
+	if err := n.el.Resign(ctx); err != nil {
+		w.o.Logger.Debug("resign", "err", err)
+	}
+	cancelRun()
+	a.wait()
+	a.releaseAllNow("leave")
+	if err := n.id.Release(ctx); err != nil && !errors.Is(err, identity.ErrReleased) {
+		return fmt.Errorf("release worker id: %w", err)
+	}
+	return nil
+}
+
+// watchConnection feeds the tracker's state into degraded mode.
+func (n *node) watchConnection(ctx context.Context) {
+	w := n.w
+	changes, cancel := w.o.Tracker.Subscribe()
+	defer cancel()
+	apply := func(deg bool) {
+		w.update(func(s *Status) { s.Degraded = deg })
+		w.wm.SetDegraded(deg)
+	}
+	apply(degradedState(w.o.Tracker.Current()))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-changes:
+			apply(degradedState(c))
+			w.update(func(s *Status) { s.Connection = c.State.String() })
+		}
+	}
+}
