@@ -868,3 +868,27 @@ func keys(ps []model.Partition) []string {
 	}
 	return out
 }
+
+func TestTakeoverDropsKeysOutsideThePartitionSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parts := demoParts(6)
+		store := newFakeStore()
+		store.loaded = &model.Assignment{Version: 3, Epoch: 1, Leader: "w1", Owners: map[string][]string{
+			"w1": append(keys(parts[:3]), "gone-1"), "w2": append(keys(parts[3:]), "gone-2"),
+		}}
+		for w, ks := range store.loaded.Owners {
+			store.entries[w] = ks
+		}
+		cfg := testConfig()
+		cfg.Partitions, cfg.Epoch = parts, 2
+		r := newRig(t, cfg, store)
+		r.mem.join("w1", "w2")
+		r.mem.synced()
+		synctest.Wait()
+		assert.Equal(t, fsm.ScalingWindow, r.c.Status().State)
+		advance(3 * time.Second)
+		require.Equal(t, 1, store.commitCount())
+		requireCoverage(t, store, parts, "w1", "w2")
+		assert.Equal(t, 6, store.lastCommit().Partitions)
+	})
+}

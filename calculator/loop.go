@@ -20,6 +20,9 @@ type published struct {
 	parts   []model.Partition
 	owners  []string // aligned with parts
 	workers []string // sorted IDs present in the version
+	// stale: the stored entries hold keys outside the partition set, so
+	// every entry must be rewritten.
+	stale bool
 }
 
 // departure remembers what a departed worker held, for the restart grace.
@@ -219,12 +222,9 @@ func (l *loop) adopt(a model.Assignment) {
 			l.pub.owners = append(l.pub.owners, w)
 		}
 	}
-	if len(l.pub.parts) != len(keys) {
-		// Keys the current set does not know: force a rebalance that
-		// drops them by marking the published set as different.
-		l.pub.parts = append(l.pub.parts, model.Partition{Key: "\x00stale", Weight: 1})
-		l.pub.owners = append(l.pub.owners, "")
-	}
+	// Keys the current set does not know must be dropped: every entry is
+	// rewritten by the next rebalance.
+	l.pub.stale = len(l.pub.parts) != len(keys)
 	l.cfg.Metrics.AssignmentVersion(a.Version)
 }
 

@@ -191,7 +191,7 @@ func (l *loop) clearPending() {
 // needsRebalance reports whether the desired state (live workers, current
 // partitions, pending reclaims) differs from the published assignment.
 func (l *loop) needsRebalance() bool {
-	if !l.pub.ok || len(l.reclaim) > 0 {
+	if !l.pub.ok || l.pub.stale || len(l.reclaim) > 0 {
 		return true
 	}
 	if len(l.live) != len(l.pub.workers) {

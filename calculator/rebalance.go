@@ -127,6 +127,7 @@ func (l *loop) retryAt(now time.Time) time.Time {
 // commit makes a successful publish the new published state.
 func (l *loop) commit(version uint64, workers, next []string) {
 	l.pub.ok = true
+	l.pub.stale = false
 	l.pub.version = version
 	l.pub.epoch = l.cfg.Epoch
 	l.pub.parts = l.parts
@@ -181,7 +182,7 @@ func (l *loop) diff(workers, prev, next []string) ([]WorkerEntry, []string) {
 	for _, w := range l.pub.workers {
 		pubWorkers[w] = struct{}{}
 	}
-	if !l.pub.ok || !sameKeys(l.parts, l.pub.parts) || prev == nil {
+	if !l.pub.ok || l.pub.stale || !sameKeys(l.parts, l.pub.parts) || prev == nil {
 		for _, w := range workers {
 			l.changed[w] = struct{}{}
 		}
