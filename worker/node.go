@@ -133,6 +133,7 @@ func (n *node) gracefulLeave(a *applier, cancelLead context.CancelFunc, leadWG *
 	if err := n.id.Release(ctx); err != nil && !errors.Is(err, identity.ErrReleased) {
 		return fmt.Errorf("release worker id: %w", err)
 	}
+	w.clearState()
 	return nil
 }
 

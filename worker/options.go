@@ -44,6 +44,11 @@ type Options struct {
 
 	// WorkerID is an explicit ID; empty claims the lowest free pool ID.
 	WorkerID string
+	// StateDir, with an explicit WorkerID, is where the worker remembers
+	// its process so that a restart faster than the worker TTL takes the
+	// ID over at once (no partition moves) instead of waiting for it to
+	// expire. Empty disables it.
+	StateDir string
 	// HeartbeatInterval defaults to 1s; keep it at most a third of the
 	// worker TTL.
 	HeartbeatInterval time.Duration

@@ -127,11 +127,15 @@ func (w *Worker) seed(ctx context.Context) error {
 // process (a restart within the worker TTL) is retried until it expires.
 func (w *Worker) claim(ctx context.Context) (*identity.Identity, error) {
 	cfg := identity.Config{Workers: w.o.Buckets.Workers, ID: w.o.WorkerID, Interval: w.o.HeartbeatInterval,
-		Info: identity.Info{Version: w.o.Version}}
+		Info: identity.Info{Version: w.o.Version}, Resume: w.resumeFrom()}
 	warned := false
 	for {
 		id, err := identity.Claim(ctx, cfg)
 		if err == nil {
+			if id.Resumed() {
+				w.o.Logger.Info("took over the worker id from this worker's previous process", "worker", id.ID())
+			}
+			w.saveState(id)
 			return id, nil
 		}
 		if !errors.Is(err, identity.ErrIDTaken) || w.o.WorkerID == "" {

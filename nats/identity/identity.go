@@ -66,6 +66,19 @@ type Config struct {
 	Info     Info               // defaults: os.Hostname, os.Getpid, now
 	// Now, if set, replaces time.Now for the timestamps written.
 	Now func() time.Time
+	// Resume, if set, lets the claim of an explicit ID take over a key that
+	// still holds the heartbeat of this worker's previous process (a
+	// restart faster than the TTL), instead of waiting for it to expire.
+	// The caller must only set it when it knows that process is gone.
+	Resume *Resume
+}
+
+// Resume identifies the previous process of a worker: the key is taken
+// over only if its heartbeat carries this nonce, host and PID.
+type Resume struct {
+	Nonce string
+	Host  string
+	PID   int
 }
 
 // Identity is a claimed worker ID.
@@ -82,6 +95,7 @@ type Identity struct {
 	lastOK   time.Time
 	err      error // ErrLost or ErrReleased once final
 	lost     chan struct{}
+	resumed  bool
 }
 
 func (c *Config) defaults() error {
@@ -127,7 +141,11 @@ func Claim(ctx context.Context, cfg Config) (*Identity, error) {
 	}
 	it := &Identity{cfg: cfg, nonce: NewNonce(), lost: make(chan struct{})}
 	if cfg.ID != "" {
-		if err := it.claim(ctx, cfg.ID); err != nil {
+		err := it.claim(ctx, cfg.ID)
+		if layout.IsLostRace(err) && cfg.Resume != nil {
+			err = it.resume(ctx, cfg.ID, *cfg.Resume)
+		}
+		if err != nil {
 			if layout.IsLostRace(err) {
 				return nil, fmt.Errorf("claim worker id %s: %w", cfg.ID, ErrIDTaken)
 			}
@@ -162,6 +180,44 @@ func (it *Identity) claim(ctx context.Context, id string) error {
 	}
 	it.rev, it.lastOK = rev, time.Now()
 	return nil
+}
+
+// resume takes over id's key if its heartbeat belongs to r, with a
+// compare-and-swap on the revision read, so a concurrent claim or a live
+// heartbeat wins instead.
+func (it *Identity) resume(ctx context.Context, id string, r Resume) error {
+	e, err := it.cfg.Workers.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	hb, err := codec.DecodeHeartbeat(id, e.Value())
+	if err != nil {
+		return err
+	}
+	if hb.Nonce != r.Nonce || hb.Host != r.Host || hb.PID != r.PID {
+		return jetstream.ErrKeyExists
+	}
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.id = id
+	it.applied = 0
+	val, err := it.encodeLocked()
+	if err != nil {
+		return err
+	}
+	rev, err := it.cfg.Workers.Update(ctx, id, val, e.Revision())
+	if err != nil {
+		return err
+	}
+	it.rev, it.lastOK, it.resumed = rev, time.Now(), true
+	return nil
+}
+
+// Resumed reports whether the claim took over the previous process's key.
+func (it *Identity) Resumed() bool {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	return it.resumed
 }
 
 // ID is the claimed worker ID.

@@ -169,3 +169,37 @@ loop:
 	}
 	require.False(t, errors.Is(it.Err(), identity.ErrLost), "loss is only detected by a heartbeat")
 }
+
+func TestResumeTakesOverOnlyThePreviousProcess(t *testing.T) {
+	ctx, b := setup(t, 10*time.Second)
+	old, err := identity.Claim(ctx, identity.Config{Workers: b.Workers, ID: "w-r",
+		Info: identity.Info{Host: "h1", PID: 41}})
+	require.NoError(t, err)
+
+	// A different process (wrong nonce, host or PID) must wait for expiry.
+	for _, r := range []identity.Resume{
+		{Nonce: "other", Host: "h1", PID: 41},
+		{Nonce: old.Nonce(), Host: "h2", PID: 41},
+		{Nonce: old.Nonce(), Host: "h1", PID: 42},
+	} {
+		_, err := identity.Claim(ctx, identity.Config{Workers: b.Workers, ID: "w-r", Resume: &r})
+		require.ErrorIs(t, err, identity.ErrIDTaken, "%+v", r)
+	}
+
+	// The restarted process of the same worker takes the key over at once.
+	it, err := identity.Claim(ctx, identity.Config{Workers: b.Workers, ID: "w-r",
+		Resume: &identity.Resume{Nonce: old.Nonce(), Host: "h1", PID: 41}})
+	require.NoError(t, err)
+	require.True(t, it.Resumed())
+	require.NotEqual(t, old.Nonce(), it.Nonce())
+	require.NoError(t, it.Heartbeat(ctx))
+
+	// Had the old process been alive after all, it learns it lost the ID.
+	require.ErrorIs(t, old.Heartbeat(ctx), identity.ErrLost)
+
+	// Without a key to take over, a resume claim is a plain claim.
+	fresh, err := identity.Claim(ctx, identity.Config{Workers: b.Workers, ID: "w-new",
+		Resume: &identity.Resume{Nonce: "x", Host: "h", PID: 1}})
+	require.NoError(t, err)
+	require.False(t, fresh.Resumed())
+}
