@@ -12,7 +12,7 @@ LDFLAGS   := -X $(PKG)/cmd.version=$(VERSION) -X $(PKG)/cmd.commit=$(COMMIT) -X 
 COVER_MIN ?= 85
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short fuzz bench cover lint fmt vet tidy clean
+.PHONY: all build run test fuzz bench cover lint fmt clean measure
 
 all: lint test build
 
@@ -55,3 +55,6 @@ fmt:
 
 clean:
 	rm -rf bin .cover.txt .bench.txt
+
+measure: ## run the e2e lifecycle with default timing and print the figures
+	$(GO) test -tags measure -count=1 -run TestMeasureDefaults -v ./e2e/ | grep -vE '^(=== RUN|--- PASS)'

@@ -141,12 +141,6 @@ func TestTableOnTTYHasHeader(t *testing.T) {
 	assert.Equal(t, "A  LONGER\n1  2\n", out.String())
 }
 
-func TestRunNotYetAvailable(t *testing.T) {
-	r := runCLI(t, nil, "run")
-	assert.Equal(t, ExitFailure, r.code)
-	assert.Contains(t, r.stderr, "not available yet")
-}
-
 func TestHelpMentionsEnvironment(t *testing.T) {
 	r := runCLI(t, nil, "--help")
 	require.Equal(t, ExitOK, r.code)

@@ -38,15 +38,29 @@ func TestMain(m *testing.M) {
 // TestFleetLifecycle runs five real processes through the faults the
 // product must survive and checks, across all of it, that no partition was
 // ever held by two processes at once. Bounds are generous so the test does
-// not flake; the measured figures are logged.
+// not flake; the measured figures are logged (`make measure` runs the same
+// schedule with the default timing and prints them).
 func TestFleetLifecycle(t *testing.T) {
+	lifecycle(t, fastTiming)
+}
+
+// figures are the timings a lifecycle run measured.
+type figures struct {
+	coldStart, crashOwned, leaderTakeover, leaderCrashOwned, termExit, joinAssigned time.Duration
+	restartMoved                                                                    int
+	auditRecords                                                                    int
+}
+
+func lifecycle(t *testing.T, timing []string) figures {
 	const parts = 40
-	f := newFleet(t, parts)
+	var fig figures
+	f := newFleet(t, parts, timing)
 	for i := range 5 {
 		f.start(fmt.Sprintf("w%d", i))
 	}
 	took, _ := f.waitCovered(30 * time.Second)
-	t.Logf("5 workers cover %d partitions after %v (cold-start window 1s)", parts, took)
+	fig.coldStart = took
+	t.Logf("5 workers cover %d partitions after %v", parts, took)
 
 	var leader string
 	natstest.WaitFor(t, 10*time.Second, func() error {
@@ -85,7 +99,8 @@ func TestFleetLifecycle(t *testing.T) {
 	}
 	f.kill(victim)
 	took, _ = f.waitCovered(30 * time.Second)
-	t.Logf("crash of %s → partitions owned again after %v (worker TTL 1s)", victim, took)
+	fig.crashOwned = took
+	t.Logf("crash of %s → partitions owned again after %v", victim, took)
 
 	// SIGKILL the leader: a new leader takes over, assignments stay valid.
 	killed := time.Now()
@@ -98,10 +113,11 @@ func TestFleetLifecycle(t *testing.T) {
 		return err
 	})
 	newLeader, _ := f.leader()
-	t.Logf("leader %s killed → new leader %s after %v (leader TTL 1s)", leader, newLeader, time.Since(killed))
-	took, _ = f.waitCovered(30 * time.Second)
-	t.Logf("leader crash → partitions owned again after %v", time.Since(killed))
-	_ = took
+	fig.leaderTakeover = time.Since(killed)
+	t.Logf("leader %s killed → new leader %s after %v", leader, newLeader, fig.leaderTakeover)
+	f.waitCovered(30 * time.Second)
+	fig.leaderCrashOwned = time.Since(killed)
+	t.Logf("leader crash → partitions owned again after %v", fig.leaderCrashOwned)
 
 	// SIGTERM a worker: graceful handoff.
 	var graceful string
@@ -115,7 +131,8 @@ func TestFleetLifecycle(t *testing.T) {
 		}
 	}
 	_, exit := f.term(graceful)
-	t.Logf("SIGTERM of %s → process exited after %v", graceful, exit)
+	fig.termExit = exit
+	t.Logf("SIGTERM of %s → handoff done and process exited after %v", graceful, exit)
 	took, before := f.waitCovered(30 * time.Second)
 	t.Logf("… and its partitions owned again %v after the exit", took)
 
@@ -162,8 +179,27 @@ func TestFleetLifecycle(t *testing.T) {
 			moved++
 		}
 	}
-	assert.Zero(t, moved, "restart within the grace: zero partitions moved (net)")
-	t.Logf("restart of %s within grace → net partitions moved: %d", restarted, moved)
+	assert.Zero(t, moved, "restart within the grace: zero partitions moved")
+	fig.restartMoved = moved
+	t.Logf("restart of %s within grace → partitions moved: %d", restarted, moved)
+
+	// A new worker joins: it is assigned a share after the scale window.
+	joined := time.Now()
+	f.start("w9")
+	natstest.WaitFor(t, 30*time.Second, func() error {
+		own, err := f.owners()
+		if err != nil {
+			return err
+		}
+		for _, o := range own {
+			if o == "w9" {
+				return nil
+			}
+		}
+		return fmt.Errorf("w9 owns nothing yet")
+	})
+	fig.joinAssigned = time.Since(joined)
+	t.Logf("join of w9 → owns partitions after %v (includes process start)", fig.joinAssigned)
 
 	recs, ends := f.audit()
 	require.NotEmpty(t, recs)
@@ -172,4 +208,6 @@ func TestFleetLifecycle(t *testing.T) {
 		t.Errorf("partition %s held twice: %+v and %+v", o.Partition, o.A, o.B)
 	}
 	t.Logf("audit: %d records, %d overlaps", len(recs), len(overlaps))
+	fig.auditRecords = len(recs)
+	return fig
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -63,16 +64,17 @@ type fleet struct {
 	cluster string
 	dir     string
 	parts   int
+	timing  []string
 	mu      sync.Mutex
 	procs   map[string]*proc
 	all     []*proc
 	seq     int
 }
 
-func newFleet(t *testing.T, parts int) *fleet {
+func newFleet(t *testing.T, parts int, timing []string) *fleet {
 	srv := natstest.RunServer(t)
 	f := &fleet{t: t, url: srv.Server().ClientURL(), cluster: fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e6),
-		dir: t.TempDir(), parts: parts, procs: map[string]*proc{}}
+		dir: t.TempDir(), parts: parts, procs: map[string]*proc{}, timing: timing}
 	t.Cleanup(f.killAll)
 	return f
 }
@@ -84,8 +86,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// timing flags: short TTLs so the suite stays fast.
-var timing = []string{
+// fastTiming: short TTLs and windows so the suite stays fast.
+var fastTiming = []string{
 	"--heartbeat-interval", "300ms", "--worker-ttl", "1s", "--leader-ttl", "1s",
 	"--cold-start-window", "1s", "--scale-window", "300ms", "--cooldown", "300ms",
 	"--restart-grace", "30s", "--leave-timeout", "3s",
@@ -101,7 +103,7 @@ func (f *fleet) start(id string) *proc {
 		logFile: filepath.Join(f.dir, fmt.Sprintf("%s-%d.log", id, n)), done: make(chan struct{})}
 	args := append([]string{"run", "--embedded", "never", "--nats-url", f.url, "--cluster", f.cluster,
 		"--worker-id", id, "--partitions", strconv.Itoa(f.parts), "--http-addr", p.http, "--audit-log", p.audit,
-		"--log-level", "debug"}, timing...)
+		"--log-level", "debug", "--data-dir", f.dir}, f.timing...)
 	p.cmd = exec.Command(binary, args...)
 	out, err := os.Create(p.logFile)
 	require.NoError(t, err)
@@ -293,7 +295,7 @@ func (f *fleet) audit() ([]worker.AuditRecord, map[string]time.Time) {
 
 // cli runs a one-shot parti command.
 func (f *fleet) cli(ctx context.Context, args ...string) (stdout string, stderr string, code int) {
-	all := append(args, "--nats-url", f.url, "--cluster", f.cluster)
+	all := append(slices.Clone(args), "--nats-url", f.url, "--cluster", f.cluster)
 	cmd := exec.CommandContext(ctx, binary, all...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

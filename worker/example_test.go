@@ -15,18 +15,23 @@ import (
 // and react to partition changes. Run returns after a graceful leave when
 // ctx is cancelled. See examples/processor for a complete program.
 func Example() {
-	ctx := context.Background()
+	if err := embed(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func embed(ctx context.Context) error {
 	tracker := natsconn.NewTracker()
 	nc, err := natsconn.Connect(natsconn.Options{URLs: "nats://127.0.0.1:4222", RetryOnFailedConnect: true}, tracker)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	lay, _ := layout.New(layout.Options{Cluster: "parti"})
 	buckets, err := lay.Ensure(ctx, js)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	w, err := worker.New(worker.Options{
 		Conn: nc, Buckets: buckets, Tracker: tracker,
@@ -36,9 +41,7 @@ func Example() {
 		},
 	})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	if err := w.Run(ctx); err != nil {
-		log.Fatal(err)
-	}
+	return w.Run(ctx)
 }

@@ -48,7 +48,9 @@ func (n *node) lead(ctx context.Context, t *election.Term) error {
 	defer cancel()
 	w.o.Logger.Info("became leader", "epoch", t.Epoch)
 	w.wm.SetLeader(true)
-	w.update(func(s *Status) { s.IsLeader, s.LeaderSince, s.Leader, s.LeaderEpoch = true, t.Since, n.id.ID(), t.Epoch })
+	w.update(func(s *Status) {
+		s.IsLeader, s.LeaderSince, s.Leader, s.LeaderEpoch = true, t.Since, n.id.ID(), t.Epoch
+	})
 	defer func() {
 		w.wm.SetLeader(false)
 		w.update(func(s *Status) { s.IsLeader, s.LeaderSince = false, time.Time{} })

@@ -1,0 +1,172 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parti-dev/parti/metrics"
+	"github.com/parti-dev/parti/nats/layout"
+	"github.com/parti-dev/parti/nats/natsconn"
+	"github.com/parti-dev/parti/worker"
+)
+
+// run runs the node until ctx is done (the first SIGINT or SIGTERM) or the
+// worker stops on its own. Shutdown order: the worker leaves, then the HTTP
+// server stops, then the connection drains, then the embedded server stops.
+func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
+	logger, err := f.Logger()
+	if err != nil {
+		return err
+	}
+	if o.TUI {
+		fmt.Fprintln(f.IO.Err, "the dashboard is not available yet; running headless")
+	}
+	audit, err := o.openAuditLog()
+	if err != nil {
+		return err
+	}
+	if audit != nil {
+		defer func() {
+			if cerr := audit.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("--audit-log: %w", cerr)
+			}
+		}()
+	}
+
+	stopSignals := watchSecondSignal(f.IO.Err)
+	defer stopSignals()
+
+	name := "parti-run " + o.WorkerID
+	if o.WorkerID == "" {
+		name = "parti-run " + strconv.Itoa(os.Getpid())
+	}
+	conn, err := o.connect(ctx, f, logger, name)
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	defer conn.close()
+
+	js, err := jetstream.New(conn.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	b, err := o.layout.Ensure(ctx, js)
+	if err != nil {
+		return interrupted(ctx, bucketError(err, conn.url))
+	}
+
+	reg := metrics.NewRegistry()
+	wo := worker.Options{
+		Conn: conn.nc, Buckets: b, Tracker: conn.tr, WorkerID: o.WorkerID,
+		HeartbeatInterval: o.HeartbeatInterval, Partitions: o.seed, Strategy: o.Strategy,
+		Calculator: o.calculatorConfig(), LeaveTimeout: o.LeaveTimeout,
+		Version: BuildVersion().Version, Logger: logger, Registry: reg,
+	}
+	if audit != nil {
+		wo.AuditLog = audit
+	}
+	if o.WorkerID != "" {
+		// Remember this process so a fast restart takes the ID over.
+		if dir, err := o.dataDir(f); err == nil {
+			wo.StateDir = filepath.Join(dir, "workers")
+		}
+	}
+	w, err := worker.New(wo)
+	if err != nil {
+		if errors.Is(err, worker.ErrInvalidOptions) {
+			return usageErrorf("%v", err)
+		}
+		return err
+	}
+
+	// The HTTP server outlives the worker's leave, so probes report it.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	bound, waitHTTP, err := metrics.Serve(httpCtx, o.HTTPAddr, nodeHandler(w, reg, logger), logger)
+	if err != nil {
+		return fmt.Errorf("cannot serve HTTP on %s: %w", o.HTTPAddr, err)
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- waitHTTP() }()
+
+	nodeCtx, stopNode := context.WithCancel(ctx)
+	defer stopNode()
+	runDone := make(chan error, 1)
+	go func() { runDone <- w.Run(nodeCtx) }()
+
+	info := bannerInfo{Cluster: b.Layout.Cluster(), NATSURL: conn.url, Embedded: conn.srv != nil,
+		StoreDir: conn.storeDir, Context: f.Global.Context, HTTPAddr: bound}
+	watchHTTP := (<-chan error)(httpDone)
+	if bound == "" {
+		watchHTTP = nil // disabled: its wait returns at once
+	}
+	runErr, httpErr := waitNode(f.IO.Err, w, info, runDone, watchHTTP, stopNode)
+
+	stopHTTP()
+	if httpErr == nil {
+		httpErr = <-httpDone
+	}
+	runErr = interrupted(ctx, runErr)
+	switch {
+	case runErr != nil && ctx.Err() == nil:
+		return fmt.Errorf("worker stopped: %w", runErr)
+	case runErr != nil && conn.tr.Current().State != natsconn.StateConnected:
+		return fmt.Errorf("graceful leave incomplete while NATS is unreachable (its worker ID expires after --worker-ttl %s): %w", o.WorkerTTL, runErr)
+	case runErr != nil:
+		return fmt.Errorf("graceful leave: %w", runErr)
+	case httpErr != nil:
+		return fmt.Errorf("HTTP server on %s stopped: %w", bound, httpErr)
+	}
+	return nil
+}
+
+// waitNode prints the banner once the worker holds its ID and waits until the
+// worker has returned. An HTTP server that fails meanwhile stops the node.
+// It returns the worker's error and the HTTP server's, if it stopped.
+func waitNode(errw io.Writer, w *worker.Worker, info bannerInfo, runDone, httpDone <-chan error, stopNode func()) (runErr, httpErr error) {
+	claimed := w.Claimed()
+	for {
+		select {
+		case <-claimed:
+			claimed = nil
+			info.Worker = w.ID()
+			fmt.Fprint(errw, runBanner(info))
+		case err := <-httpDone:
+			httpDone = nil
+			if err == nil {
+				err = errors.New("stopped unexpectedly")
+			}
+			httpErr = err
+			stopNode()
+		case runErr = <-runDone:
+			return runErr, httpErr
+		}
+	}
+}
+
+// bucketError explains a failure to create or open the cluster's buckets.
+func bucketError(err error, url string) error {
+	switch {
+	case errors.Is(err, layout.ErrBucketMismatch):
+		return fmt.Errorf("%w\nthe cluster's buckets exist with other settings: give this node the same --worker-ttl, --leader-ttl and --replicas as the others", err)
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+		return fmt.Errorf("JetStream is not enabled on %s (start nats-server with -js): %w", url, err)
+	}
+	return fmt.Errorf("create the cluster's buckets on %s: %w", url, err)
+}
+
+// interrupted turns an error caused by ctx's cancellation (a signal during
+// start-up, before there was anything to leave) into a clean exit.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
