@@ -20,6 +20,7 @@ type node struct {
 	id *identity.Identity
 	el *election.Elector
 
+	hbDone    chan struct{} // closed when the heartbeat goroutine returned
 	leave     chan struct{} // closed to start the graceful handoff
 	left      chan struct{} // closed by the applier once it holds nothing
 	leaveOnce sync.Once
@@ -51,7 +52,10 @@ func (n *node) run(ctx context.Context) error {
 	}
 
 	hbErr := make(chan error, 1)
+	hbDone := make(chan struct{})
+	n.hbDone = hbDone
 	start(func() {
+		defer close(hbDone)
 		hbErr <- n.id.Run(runCtx, func(err error) {
 			w.wm.HeartbeatFailed()
 			w.o.Logger.Debug("heartbeat failed", "err", err)
@@ -129,6 +133,7 @@ func (n *node) gracefulLeave(a *applier, cancelLead context.CancelFunc, leadWG *
 	}
 	cancelRun()
 	a.wait()
+	<-n.hbDone
 	a.releaseAllNow("leave")
 	if err := n.id.Release(ctx); err != nil && !errors.Is(err, identity.ErrReleased) {
 		return fmt.Errorf("release worker id: %w", err)

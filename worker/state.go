@@ -75,6 +75,7 @@ func (w *Worker) saveState(id *identity.Identity) {
 func (w *Worker) clearState() {
 	if path := w.statePath(); path != "" {
 		_ = os.Remove(path)
+		_ = os.Remove(filepath.Dir(path)) // only if empty
 	}
 }
 

@@ -372,6 +372,10 @@ func (it *Identity) Release(ctx context.Context) error {
 		return it.err
 	}
 	err := it.cfg.Workers.Delete(ctx, it.id, jetstream.LastRevision(it.rev))
+	if layout.IsLostRace(err) && it.adoptOwnWriteLocked(ctx) {
+		// A heartbeat whose reply was lost (cancelled) had landed.
+		err = it.cfg.Workers.Delete(ctx, it.id, jetstream.LastRevision(it.rev))
+	}
 	if err != nil && !layout.IsLostRace(err) {
 		return fmt.Errorf("release worker id %s: %w", it.id, err)
 	}
