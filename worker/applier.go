@@ -191,12 +191,20 @@ func (a *applier) tryAcquire() {
 }
 
 // checkLeft signals the end of the handoff once a leaving worker holds
-// nothing, or at once when no other worker is alive to take over.
+// nothing, or at once when no other worker is alive and staying to take
+// over.
 func (a *applier) checkLeft() {
 	if !a.leaving || a.leftSet {
 		return
 	}
-	alone := a.peersSynced && len(a.peers) == 0
+	// Nobody can take over when every other worker is leaving too.
+	alone := a.peersSynced
+	for _, p := range a.peers {
+		if !p.draining {
+			alone = false
+			break
+		}
+	}
 	if len(a.held) == 0 || alone {
 		if alone {
 			a.releaseAllNow("leave")

@@ -30,6 +30,9 @@ func newNode(w *Worker, id *identity.Identity, el *election.Elector) *node {
 	return &node{w: w, id: id, el: el, leave: make(chan struct{}), left: make(chan struct{})}
 }
 
+// cleanupTimeout bounds resigning and releasing the ID after the handoff.
+const cleanupTimeout = 2 * time.Second
+
 // run starts every part, waits for ctx or a fatal error, then leaves.
 func (n *node) run(ctx context.Context) error {
 	w := n.w
@@ -125,9 +128,12 @@ func (n *node) gracefulLeave(a *applier, cancelLead context.CancelFunc, leadWG *
 		w.o.Logger.Warn("handoff timed out; releasing everything", "timeout", w.o.LeaveTimeout)
 	}
 	// Stop leading before anything else: the calculator must not act on
-	// this node's behalf once it resigns.
+	// this node's behalf once it resigns. The clean-up gets its own short
+	// deadline: the handoff's may be spent.
 	cancelLead()
 	leadWG.Wait()
+	ctx, cancelCleanup := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancelCleanup()
 	if err := n.el.Resign(ctx); err != nil {
 		w.o.Logger.Debug("resign", "err", err)
 	}

@@ -256,3 +256,29 @@ func TestCheckOverlaps(t *testing.T) {
 	slices.Sort(ws)
 	assert.Equal(t, []string{"w3", "w4"}, ws)
 }
+
+func TestWholeFleetLeavingAtOnceExitsPromptly(t *testing.T) {
+	f := newFleet(t, 3)
+	f.covered(15 * time.Second)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for id, r := range f.nodes {
+		delete(f.nodes, id)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.cancel()
+			errs <- <-r.done
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	took := time.Since(start)
+	t.Logf("whole fleet left in %v", took)
+	assert.Less(t, took, 3*time.Second, "nobody waits for the leave timeout (3s) when nobody stays")
+	assert.Empty(t, CheckOverlaps(f.audit.records(t), nil))
+}
