@@ -106,7 +106,7 @@ NATS JetStream key-value buckets.`,
 	pf.Var(&formatValue{value: &g.LogFormat, allowed: []string{"text", "json"}}, "log-format", "log format: text|json")
 
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + envHelp() + "\n")
-	root.AddCommand(newCmdVersion(f), newCmdSimulate(f), newCmdRun(f), newCmdInspect(f))
+	root.AddCommand(newCmdVersion(f), newCmdSimulate(f), newCmdRun(f), newCmdInspect(f), newCmdTop(f))
 	return root
 }
 
