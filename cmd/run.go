@@ -52,8 +52,12 @@ type RunOptions struct {
 	ConnectTimeout    time.Duration
 
 	HTTPAddr string
-	AuditLog string
-	TUI      bool
+	// explicitHTTP: --http-addr was given; otherwise a taken default port
+	// moves on to the next free one, so a second node on the same machine
+	// starts without flags.
+	explicitHTTP bool
+	AuditLog     string
+	TUI          bool
 
 	// Set by validate.
 	explicitURL bool
@@ -123,7 +127,7 @@ SIGINT or SIGTERM leaves gracefully, handing partitions off within
 	fl.DurationVar(&o.Cooldown, "cooldown", calculator.DefaultCooldown, "minimum time between two planned rebalances (0: none)")
 	fl.DurationVar(&o.LeaveTimeout, "leave-timeout", worker.DefaultLeaveTimeout, "bound on the graceful handoff when stopping")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "give up (exit 3) if NATS is not reachable within this at start")
-	fl.StringVar(&o.HTTPAddr, "http-addr", DefaultHTTPAddr, `HTTP listen address for metrics, probes and the assignment; "" disables`)
+	fl.StringVar(&o.HTTPAddr, "http-addr", DefaultHTTPAddr, `HTTP listen address for metrics, probes and the assignment; "" disables (when the default port is taken the next free one is used)`)
 	fl.StringVar(&o.AuditLog, "audit-log", "", "append one JSON line per partition acquired or released to this file")
 	fl.BoolVar(&o.TUI, "tui", false, "attach the dashboard (not available yet: runs headless)")
 	_ = c.RegisterFlagCompletionFunc("strategy", cobra.FixedCompletions(strategy.Names(), cobra.ShellCompDirectiveNoFileComp))
@@ -137,6 +141,7 @@ SIGINT or SIGTERM leaves gracefully, handing partitions off within
 func (o *RunOptions) validate(c *cobra.Command, f *Factory) error {
 	fl := c.Flags()
 	o.explicitURL = fl.Changed("nats-url") || f.Global.Context != ""
+	o.explicitHTTP = fl.Changed("http-addr")
 	if fl.Changed("partitions") && fl.Changed("partitions-file") {
 		return usageErrorf("--partitions and --partitions-file are mutually exclusive")
 	}
@@ -283,3 +288,7 @@ func runBanner(b bannerInfo) string {
 	fmt.Fprintf(&s, "  stop   Ctrl-C leaves gracefully; press it again to force exit\n")
 	return s.String()
 }
+
+// httpPortTries is how many ports after the default --http-addr a node
+// tries when the default is taken.
+const httpPortTries = 20

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,7 +90,18 @@ func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
 	// The HTTP server outlives the worker's leave, so probes report it.
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHTTP()
-	bound, waitHTTP, err := metrics.Serve(httpCtx, o.HTTPAddr, nodeHandler(w, reg, logger), logger)
+	handler := nodeHandler(w, reg, logger)
+	bound, waitHTTP, err := metrics.Serve(httpCtx, o.HTTPAddr, handler, logger)
+	if err != nil && !o.explicitHTTP {
+		// The default port is taken (another node on this machine): try
+		// the next few ports.
+		host, port, _ := net.SplitHostPort(o.HTTPAddr)
+		base, _ := strconv.Atoi(port)
+		for i := 1; i <= httpPortTries && err != nil; i++ {
+			addr := net.JoinHostPort(host, strconv.Itoa(base+i))
+			bound, waitHTTP, err = metrics.Serve(httpCtx, addr, handler, logger)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("cannot serve HTTP on %s: %w", o.HTTPAddr, err)
 	}
