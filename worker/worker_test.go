@@ -18,6 +18,7 @@ import (
 	"github.com/parti-dev/parti/calculator"
 	"github.com/parti-dev/parti/calculator/model"
 	"github.com/parti-dev/parti/nats/layout"
+	"github.com/parti-dev/parti/nats/natsconn"
 	"github.com/parti-dev/parti/nats/natstest"
 )
 
@@ -281,4 +282,102 @@ func TestWholeFleetLeavingAtOnceExitsPromptly(t *testing.T) {
 	t.Logf("whole fleet left in %v", took)
 	assert.Less(t, took, 3*time.Second, "nobody waits for the leave timeout (3s) when nobody stays")
 	assert.Empty(t, CheckOverlaps(f.audit.records(t), nil))
+}
+
+func TestNATSOutageKeepsPartitionsAndConverges(t *testing.T) {
+	srv := natstest.RunServer(t)
+	url := srv.Server().ClientURL()
+	parts := make([]model.Partition, 12)
+	for i := range parts {
+		parts[i] = model.Partition{Key: fmt.Sprintf("p-%02d", i), Weight: 1}
+	}
+	audit := &syncBuffer{}
+	type node struct {
+		w      *Worker
+		cancel context.CancelFunc
+		done   chan error
+	}
+	var nodes []*node
+	for i := range 2 {
+		tr := natsconn.NewTracker()
+		nc, err := natsconn.Connect(natsconn.Options{URLs: url, Name: fmt.Sprint("n", i), RetryOnFailedConnect: true}, tr)
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		lay, err := layout.New(layout.Options{Cluster: "outage", WorkerTTL: 2 * time.Second, LeaderTTL: 2 * time.Second})
+		require.NoError(t, err)
+		b, err := lay.Ensure(t.Context(), js)
+		require.NoError(t, err)
+		w, err := New(Options{Conn: nc, Buckets: b, Tracker: tr, WorkerID: fmt.Sprint("o", i),
+			HeartbeatInterval: 500 * time.Millisecond, Partitions: parts, AuditLog: audit,
+			Calculator: calculator.Config{ColdStartWindow: 300 * time.Millisecond, ScaleWindow: 200 * time.Millisecond}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		n := &node{w: w, cancel: cancel, done: make(chan error, 1)}
+		go func() { n.done <- w.Run(ctx) }()
+		nodes = append(nodes, n)
+	}
+	defer func() {
+		for _, n := range nodes {
+			n.cancel()
+			<-n.done
+		}
+	}()
+	owned := func() (map[string]string, error) {
+		own := map[string]string{}
+		for _, n := range nodes {
+			for _, p := range n.w.Owned() {
+				if o, dup := own[p]; dup {
+					return nil, fmt.Errorf("%s owned by %s and %s", p, o, n.w.ID())
+				}
+				own[p] = n.w.ID()
+			}
+		}
+		if len(own) != len(parts) {
+			return own, fmt.Errorf("%d of %d owned", len(own), len(parts))
+		}
+		return own, nil
+	}
+	natstest.WaitFor(t, 15*time.Second, func() error {
+		_, err := owned()
+		if err == nil && nodes[1].w.Ready() != nil {
+			return nodes[1].w.Ready()
+		}
+		return err
+	})
+	before, _ := owned()
+
+	// NATS goes away: everyone keeps its partitions and reports degraded.
+	srv.Shutdown()
+	natstest.WaitFor(t, 10*time.Second, func() error {
+		for _, n := range nodes {
+			if !n.w.Status().Degraded {
+				return fmt.Errorf("%s not degraded", n.w.ID())
+			}
+			if n.w.Ready() == nil {
+				return fmt.Errorf("%s still ready", n.w.ID())
+			}
+		}
+		return nil
+	})
+	during, err := owned()
+	require.NoError(t, err)
+	assert.Equal(t, before, during, "partitions kept while NATS is unreachable")
+
+	// NATS comes back on the same store: everything converges, nobody was
+	// declared dead for the leader's own outage.
+	natstest.RestartServer(t, srv)
+	natstest.WaitFor(t, 20*time.Second, func() error {
+		for _, n := range nodes {
+			if err := n.w.Ready(); err != nil {
+				return fmt.Errorf("%s: %w", n.w.ID(), err)
+			}
+		}
+		_, err := owned()
+		return err
+	})
+	after, _ := owned()
+	assert.Equal(t, before, after, "no partition moved across the outage")
+	assert.Empty(t, CheckOverlaps(audit.records(t), nil))
 }
