@@ -12,7 +12,6 @@ import (
 
 	"github.com/parti-dev/parti/calculator/model"
 	"github.com/parti-dev/parti/nats/codec"
-	"github.com/parti-dev/parti/nats/layout"
 	"github.com/parti-dev/parti/nats/watch"
 )
 
@@ -150,7 +149,7 @@ func (a *applier) onPeer(ev watch.Event) {
 		}
 		hb, err := codec.DecodeHeartbeat(e.Key(), e.Value())
 		if err != nil {
-			a.n.w.wm.DecodeError(layout.KeyLeader)
+			a.n.w.wm.DecodeError(a.n.w.o.Buckets.Layout.WorkersBucket())
 			a.n.w.o.Logger.Warn("undecodable heartbeat skipped", "err", err)
 			return
 		}
