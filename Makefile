@@ -12,7 +12,7 @@ LDFLAGS   := -X $(PKG)/cmd.version=$(VERSION) -X $(PKG)/cmd.commit=$(COMMIT) -X 
 COVER_MIN ?= 85
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test fuzz bench cover lint fmt clean measure
+.PHONY: all build run test fuzz bench cover lint fmt clean measure chaos
 
 all: lint test build
 
@@ -58,3 +58,6 @@ clean:
 
 measure: ## run the e2e lifecycle with default timing and print the figures
 	$(GO) test -tags measure -count=1 -run TestMeasureDefaults -v ./e2e/ | grep -vE '^(=== RUN|--- PASS)'
+
+chaos: ## a long seeded fault schedule against real processes (PARTI_CHAOS_SEED, PARTI_CHAOS_EVENTS)
+	$(GO) test -tags chaos -count=1 -timeout 60m -run TestChaosLong -v ./e2e/
