@@ -63,6 +63,16 @@ func (a *applier) run(ctx context.Context, assignments <-chan model.Assignment, 
 	for {
 		select {
 		case <-ctx.Done():
+			// Wait for the reader and the watcher to finish: they close
+			// their channels once ctx is done.
+			if assignments != nil {
+				for range assignments { //nolint:revive // drain until closed
+				}
+			}
+			if peers != nil {
+				for range peers { //nolint:revive // drain until closed
+				}
+			}
 			return
 		case asg, ok := <-assignments:
 			if !ok {
