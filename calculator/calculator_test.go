@@ -582,6 +582,7 @@ func TestForceRebalanceAndDryRun(t *testing.T) {
 		assert.Equal(t, uint64(2), res.Version)
 		assert.Equal(t, uint64(1), res.PreviousVersion)
 		assert.Equal(t, dry.Moved, res.Moved, "the dry run predicted the publish")
+		assert.Equal(t, dry.Moves, res.Moves, "a forced rebalance lists its moves")
 		assert.Equal(t, 2, r.store.commitCount(), "bypasses window and cooldown")
 		assert.Equal(t, fsm.Idle, r.c.Status().State)
 		h := r.c.History()

@@ -104,6 +104,9 @@ func (l *loop) rebalance(ctx context.Context, trigger string, force bool) outcom
 		return finish(outcome{res: res, err: err}, fsm.BackingOff)
 	}
 	l.c.brk.Success(end)
+	if force {
+		res.Moves = listMoves(l.parts, prev, next)
+	}
 	l.attempt = 0
 	l.lastErr = nil
 	l.commit(version, workers, next)
@@ -342,16 +345,23 @@ func (l *loop) dryRun() (RebalanceResult, error) {
 	prev := l.alignedPrev()
 	next, moved := l.planner.Plan(l.parts, workers, prev, l.reclaim)
 	res := RebalanceResult{Version: l.pub.version, PreviousVersion: l.pub.version, Moved: moved,
-		Result: ResultDryRun, Moves: make([]Move, 0, moved),
+		Result: ResultDryRun, Moves: listMoves(l.parts, prev, next),
 		MaxOverAvg: strategy.Measure(l.parts, nil, workers, nil, next).MaxOverAvg}
+	return res, nil
+}
+
+// listMoves lists the partitions whose owner differs between prev (nil: no
+// previous owner) and next.
+func listMoves(parts []model.Partition, prev, next []string) []Move {
+	moves := []Move{}
 	for i, o := range next {
 		from := ""
 		if prev != nil {
 			from = prev[i]
 		}
 		if o != from {
-			res.Moves = append(res.Moves, Move{Partition: l.parts[i].Key, From: from, To: o})
+			moves = append(moves, Move{Partition: parts[i].Key, From: from, To: o})
 		}
 	}
-	return res, nil
+	return moves
 }

@@ -45,6 +45,9 @@ func (f *Factory) natsOptions(s connectSpec) (natsconn.Options, natsconn.Resolve
 		Password: g.Password, TLSCert: g.TLSCert, TLSKey: g.TLSKey, TLSCA: g.TLSCA,
 		Name: s.name, Timeout: s.timeout, InProcess: s.inProcess, RetryOnFailedConnect: s.retry,
 	}
+	if g.Context != "" && !g.natsURLSet {
+		o.URLs = "" // the context's URL, else the default
+	}
 	if s.urls != "" {
 		o.URLs = s.urls
 	}

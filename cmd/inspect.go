@@ -25,22 +25,50 @@ import (
 // DefaultInspectTimeout bounds connecting and reading for `parti inspect`.
 const DefaultInspectTimeout = 5 * time.Second
 
+// inspectTargets are the subcommands of `parti inspect`, for help and
+// completion.
+var inspectTargets = []string{"assignments", "workers", "leader", "history", "partitions"}
+
 func newCmdInspect(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "inspect",
-		Short: "Read the cluster's state: assignments",
+		Short: "Read the cluster's state: assignments, workers, leader, history, partitions",
 		Long: `inspect reads the cluster's state from NATS and prints it as a table, JSON or
-YAML. It only reads: it creates nothing and needs no running node.`,
+YAML. It only reads: it creates nothing and needs no running node.
+
+  assignments  the latest committed assignment: each worker's partitions
+  workers      live workers: host, pid, heartbeat age, load, applied version
+  leader       the current leader, its epoch and since when it leads
+  history      the leader's recent rebalances
+  partitions   the partition set: keys, weights and owners`,
 		Args: cobra.ArbitraryArgs,
+		// Cobra completes the targets (subcommands); no file names.
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown inspect subject %q (see '%s --help')", args[0], c.CommandPath())
+				return usageErrorf("unknown inspect target %q: want one of %s (see '%s --help')",
+					args[0], strings.Join(inspectTargets, ", "), c.CommandPath())
 			}
 			return c.Help()
 		},
 	}
-	c.AddCommand(newCmdInspectAssignments(f))
+	c.AddCommand(newCmdInspectAssignments(f), newCmdInspectWorkers(f), newCmdInspectLeader(f),
+		newCmdInspectHistory(f), newCmdInspectPartitions(f))
 	return c
+}
+
+// addTimeoutFlag adds --timeout to c: the bound on the whole command
+// (connecting, reading, waiting). validateTimeout rejects values <= 0.
+func addTimeoutFlag(c *cobra.Command, v *time.Duration, def time.Duration, what string) {
+	c.Flags().DurationVar(v, "timeout", def, what)
+}
+
+// validateTimeout is the usage check of --timeout.
+func validateTimeout(d time.Duration) error {
+	if d <= 0 {
+		return usageErrorf("invalid --timeout %s: must be positive", d)
+	}
+	return nil
 }
 
 // InspectAssignmentsOptions are the inputs of `parti inspect assignments`.
@@ -85,8 +113,8 @@ the credentials, 1 when the cluster has no buckets (no node ever ran with this
   parti inspect assignments --worker worker-1 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if o.Timeout <= 0 {
-				return usageErrorf("invalid --timeout %s: must be positive", o.Timeout)
+			if err := validateTimeout(o.Timeout); err != nil {
+				return err
 			}
 			v, err := o.read(c.Context(), f)
 			if err != nil {
@@ -107,8 +135,9 @@ the credentials, 1 when the cluster has no buckets (no node ever ran with this
 		},
 	}
 	c.Flags().StringVar(&o.Worker, "worker", "", "show only this worker's partitions")
-	c.Flags().DurationVar(&o.Timeout, "timeout", DefaultInspectTimeout, "give up connecting and reading after this long")
+	addTimeoutFlag(c, &o.Timeout, DefaultInspectTimeout, "give up connecting and reading after this long")
 	o.out.register(c, "table")
+	f.registerWorkerCompletion(c)
 	return c
 }
 
@@ -125,24 +154,23 @@ func narrow(all map[string][]string, worker string) map[string][]string {
 // committed assignment and the leader.
 func (o *InspectAssignmentsOptions) read(ctx context.Context, f *Factory) (AssignmentsView, error) {
 	v := AssignmentsView{Cluster: f.Global.Cluster, Assignments: map[string][]string{}}
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	nc, urls, err := f.connectOnce("parti-inspect", o.Timeout)
+	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return v, err
 	}
-	defer nc.Close()
-	b, err := openBuckets(ctx, nc, f.Global.Cluster, urls)
+	defer s.close()
+	b, err := s.buckets(ctx)
 	if err != nil {
 		return v, err
 	}
-	v.Leader, err = readLeader(ctx, b)
+	l, _, err := readLeader(ctx, b)
 	if err != nil {
-		return v, err
+		return v, s.check(err)
 	}
+	v.Leader = l.ID
 	a, found, err := readAssignment(ctx, b)
 	if err != nil || !found {
-		return v, err
+		return v, s.check(err)
 	}
 	v.Version, v.Epoch = a.Version, a.Epoch
 	for w, keys := range a.Owners {
@@ -171,11 +199,8 @@ func (f *Factory) connectOnce(name string, timeout time.Duration) (*nats.Conn, s
 }
 
 // openBuckets opens the cluster's existing buckets.
-func openBuckets(ctx context.Context, nc *nats.Conn, cluster, urls string) (*layout.Buckets, error) {
-	l, err := layout.New(layout.Options{Cluster: cluster})
-	if err != nil {
-		return nil, usageErrorf("invalid --cluster: %v", err)
-	}
+func openBuckets(ctx context.Context, nc *nats.Conn, l *layout.Layout, urls string) (*layout.Buckets, error) {
+	cluster := l.Cluster()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -184,7 +209,9 @@ func openBuckets(ctx context.Context, nc *nats.Conn, cluster, urls string) (*lay
 	switch {
 	case errors.Is(err, jetstream.ErrBucketNotFound):
 		return nil, fmt.Errorf("no parti cluster %q on %s: its buckets do not exist (has a node run with --cluster %s?)", cluster, urls, cluster)
-	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+		return nil, fmt.Errorf("JetStream is not enabled for this user's account on %s: %w", urls, err)
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabled):
 		return nil, fmt.Errorf("JetStream is not enabled on %s: %w", urls, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("open the buckets of cluster %q on %s: no answer in time: %w", cluster, urls, err)
@@ -194,21 +221,21 @@ func openBuckets(ctx context.Context, nc *nats.Conn, cluster, urls string) (*lay
 	return b, nil
 }
 
-// readLeader returns the current leader's worker ID, or "" if none holds
-// the leader key.
-func readLeader(ctx context.Context, b *layout.Buckets) (string, error) {
+// readLeader returns the current leader record, or found == false if none
+// holds the leader key.
+func readLeader(ctx context.Context, b *layout.Buckets) (l codec.Leader, found bool, err error) {
 	e, err := b.Leader.Get(ctx, layout.KeyLeader)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return "", nil
+		return l, false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the leader: %w", err)
+		return l, false, fmt.Errorf("read the leader: %w", err)
 	}
-	l, err := codec.DecodeLeader(layout.KeyLeader, e.Value())
+	l, err = codec.DecodeLeader(layout.KeyLeader, e.Value())
 	if err != nil {
-		return "", fmt.Errorf("read the leader: %w", err)
+		return l, false, fmt.Errorf("read the leader: %w", err)
 	}
-	return l.ID, nil
+	return l, true, nil
 }
 
 // readAssignment returns the latest complete committed assignment, or

@@ -32,6 +32,10 @@ type GlobalOptions struct {
 	Cluster   string
 	LogLevel  string
 	LogFormat string
+
+	// natsURLSet records that --nats-url was given (flag or environment):
+	// only then does it override the URL of a --context.
+	natsURLSet bool
 }
 
 // Factory gives commands what they share: streams, global options and a
@@ -80,6 +84,7 @@ NATS JetStream key-value buckets.`,
 			if err := applyEnv(c, f.Lookup); err != nil {
 				return err
 			}
+			g.natsURLSet = c.Flags().Changed("nats-url")
 			if err := layout.ValidateCluster(g.Cluster); err != nil {
 				return usageErrorf("invalid --cluster: %v", err)
 			}
@@ -106,7 +111,11 @@ NATS JetStream key-value buckets.`,
 	pf.Var(&formatValue{value: &g.LogFormat, allowed: []string{"text", "json"}}, "log-format", "log format: text|json")
 
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + envHelp() + "\n")
-	root.AddCommand(newCmdVersion(f), newCmdSimulate(f), newCmdRun(f), newCmdInspect(f), newCmdTop(f))
+	root.AddCommand(newCmdVersion(f), newCmdSimulate(f), newCmdRun(f), newCmdInspect(f), newCmdTop(f),
+		newCmdRebalance(f), newCmdPartitions(f))
+	if f.IO != nil {
+		initCompletionCmd(root, f.IO.Out)
+	}
 	return root
 }
 

@@ -123,19 +123,36 @@ func (n *node) lead(ctx context.Context, t *election.Term) error {
 	}
 }
 
-// controlHandler serves rebalance requests from operators.
+// controlHandler serves rebalance requests from operators. The reason of a
+// forced rebalance goes to the calculator, which records it in the
+// history. The calculator lists the moves of a dry run only, so a forced
+// rebalance is planned as a dry run first: its moves are reported when the
+// publish moved as many partitions from the same previous version (the
+// fleet did not change in between); otherwise Moves is left nil.
 func (n *node) controlHandler(calc *calculator.Calculator) control.Handler {
 	return func(ctx context.Context, req codec.ControlRequest) (*codec.RebalanceResult, error) {
 		if req.Op != codec.OpRebalance {
 			return nil, errors.New("unsupported operation " + req.Op)
 		}
+		start := time.Now()
 		res, err := calc.Rebalance(ctx, calculator.RebalanceRequest{DryRun: req.DryRun, Reason: req.Reason})
 		if err != nil {
 			return nil, err
 		}
-		out := &codec.RebalanceResult{DryRun: req.DryRun, Version: res.Version, Moved: res.Moved,
-			DurationMS: float64(res.Duration.Microseconds()) / 1000}
+		if res.Duration == 0 { // a dry run is not timed by the calculator
+			res.Duration = time.Since(start)
+		}
+		out := &codec.RebalanceResult{DryRun: req.DryRun, Version: res.Version, PreviousVersion: res.PreviousVersion,
+			Moved: res.Moved, DurationMS: float64(res.Duration.Microseconds()) / 1000, Result: res.Result,
+			MaxOverAvg: res.MaxOverAvg}
+		if res.Moves != nil {
+			out.Moves = make([]codec.Move, 0, len(res.Moves))
+			for _, m := range res.Moves {
+				out.Moves = append(out.Moves, codec.Move{Partition: m.Partition, From: m.From, To: m.To})
+			}
+		}
 		if req.DryRun {
+			out.Result = codec.ResultDryRun
 			out.Plan = map[string][]string{}
 			for _, m := range res.Moves {
 				out.Plan[m.To] = append(out.Plan[m.To], m.Partition)

@@ -33,6 +33,11 @@ func TestRoundTrip(t *testing.T) {
 			Breaker: codec.Breaker{State: "closed"}, At: t0},
 		&codec.History{Leader: "w", Epoch: 2, Entries: []codec.HistoryEntry{{At: t0, Reason: "join", DurationMS: 1.5, Moved: 3, Version: 3, Result: "ok"}}},
 		&codec.ControlReply{Leader: "w", Epoch: 2, Result: &codec.RebalanceResult{Version: 4, Moved: 1}},
+		&codec.ControlReply{Leader: "w", Epoch: 2, Result: &codec.RebalanceResult{Version: 5, PreviousVersion: 4, Moved: 1,
+			DurationMS: 0.5, Result: codec.ResultPublished, MaxOverAvg: 1.25,
+			Moves: []codec.Move{{Partition: "a", From: "w", To: "x"}}}},
+		&codec.ControlReply{Leader: "w", Epoch: 2, Result: &codec.RebalanceResult{DryRun: true, Version: 4, PreviousVersion: 4,
+			Result: codec.ResultDryRun, Moves: []codec.Move{}, MaxOverAvg: 1}},
 	}
 	for _, v := range values {
 		b, err := codec.Encode(v)
@@ -91,6 +96,26 @@ func TestHeartbeatWireFormat(t *testing.T) {
 	require.JSONEq(t, `{"v":1,"kind":"heartbeat","worker":"worker-0","nonce":"n1","host":"h","pid":42,
 		"version":"v0.1.0","started":"2025-01-02T03:04:05.000000006Z","applied":7,"draining":true,"seq":3,
 		"at":"2025-01-02T03:04:05.000000006Z"}`, string(b))
+}
+
+func TestRebalanceResultWireFormat(t *testing.T) {
+	b, err := codec.Encode(&codec.ControlReply{Leader: "w", Epoch: 2, Result: &codec.RebalanceResult{
+		Version: 8, PreviousVersion: 7, Moved: 1, DurationMS: 1.5, Result: codec.ResultPublished,
+		Moves: []codec.Move{{Partition: "p-1", From: "w", To: "x"}}, MaxOverAvg: 1.1}})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"v":1,"kind":"control-reply","leader":"w","epoch":2,"result":{"dry_run":false,
+		"version":8,"moved":1,"duration_ms":1.5,"previous_version":7,"result":"published",
+		"moves":[{"partition":"p-1","from":"w","to":"x"}],"max_over_avg":1.1}}`, string(b))
+
+	// A reply from a leader that predates the added fields still decodes;
+	// they are zero, and Moves nil says the moves were not listed.
+	old := `{"v":1,"kind":"control-reply","leader":"w","epoch":2,"result":{"dry_run":true,"version":3,"moved":2,
+		"duration_ms":0.5,"plan":{"x":["a","b"]}}}`
+	r, err := codec.DecodeControlReply("subj", []byte(old))
+	require.NoError(t, err)
+	require.Equal(t, &codec.RebalanceResult{DryRun: true, Version: 3, Moved: 2, DurationMS: 0.5,
+		Plan: map[string][]string{"x": {"a", "b"}}}, r.Result)
+	require.Nil(t, r.Result.Moves)
 }
 
 func TestDecodeErrors(t *testing.T) {

@@ -21,6 +21,9 @@ var seeds = []string{
 	`{"v":1,"kind":"status","leader":"w","breaker":{"state":"closed"}}`,
 	`{"v":1,"kind":"history","leader":"w","entries":[{"reason":"x","moved":1}]}`,
 	`{"v":1,"kind":"control-reply","leader":"w","error":"boom"}`,
+	`{"v":1,"kind":"control-reply","leader":"w","epoch":2,"result":{"dry_run":true,"version":3,"previous_version":3,` +
+		`"moved":1,"duration_ms":0.5,"result":"dry-run","moves":[{"partition":"a","from":"w","to":"x"}],"max_over_avg":1.2}}`,
+	`{"v":1,"kind":"control-reply","leader":"w","result":{"version":4,"moves":null,"result":"published"}}`,
 	`{"op":"rebalance","dry_run":true}`,
 	``, `{`, `null`, `[]`, `{"v":2}`, `{"v":1}`, `{"v":1,"kind":7}`, "\x00\xff",
 }

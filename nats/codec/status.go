@@ -122,12 +122,40 @@ type ControlReply struct {
 }
 
 // RebalanceResult is the outcome of a rebalance request.
+//
+// PreviousVersion, Result, Moves and MaxOverAvg were added within envelope
+// version 1: a reply from an older leader leaves them zero.
 type RebalanceResult struct {
 	DryRun     bool                `json:"dry_run"`
 	Version    uint64              `json:"version"`
 	Moved      int                 `json:"moved"`
 	DurationMS float64             `json:"duration_ms"`
 	Plan       map[string][]string `json:"plan,omitempty"` // worker → keys, for dry runs
+	// PreviousVersion is the version published before this request.
+	PreviousVersion uint64 `json:"previous_version"`
+	// Result is ResultPublished, ResultUnchanged or ResultDryRun.
+	Result string `json:"result,omitempty"`
+	// Moves lists every partition that changes owner: [] when none, null
+	// (nil) when the leader could not list them.
+	Moves []Move `json:"moves"`
+	// MaxOverAvg is the resulting balance: the heaviest worker's weighted
+	// load over the average.
+	MaxOverAvg float64 `json:"max_over_avg"`
+}
+
+// Results of a rebalance request.
+const (
+	ResultPublished = "published" // a new version was published
+	ResultUnchanged = "unchanged" // nothing to change; no version published
+	ResultDryRun    = "dry-run"   // the plan only; nothing published
+)
+
+// Move is one partition changing owner. From is "" for a partition no
+// previous version assigned.
+type Move struct {
+	Partition string `json:"partition"`
+	From      string `json:"from"`
+	To        string `json:"to"`
 }
 
 // Kind returns KindControlReply.
