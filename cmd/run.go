@@ -93,6 +93,12 @@ HTTP (--http-addr): /metrics, /healthz, /readyz, /v1/assignment (this
 worker's partitions as {"worker","version","epoch","partitions"}) and
 /v1/status (the worker's full status).
 
+--tui attaches the live dashboard (the one of parti top, see docs/tui.md) to
+this node: its logs are held while it is shown. q detaches it and the node
+keeps running headless (logs go to stderr again); ctrl+c in the dashboard
+stops the node with a graceful leave. Without a terminal on stdout, --tui
+is ignored.
+
 SIGINT or SIGTERM leaves gracefully, handing partitions off within
 --leave-timeout; a second signal exits at once with code 130.`,
 		Example: `  parti run
@@ -129,7 +135,7 @@ SIGINT or SIGTERM leaves gracefully, handing partitions off within
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 5*time.Second, "give up (exit 3) if NATS is not reachable within this at start")
 	fl.StringVar(&o.HTTPAddr, "http-addr", DefaultHTTPAddr, `HTTP listen address for metrics, probes and the assignment; "" disables (when the default port is taken the next free one is used)`)
 	fl.StringVar(&o.AuditLog, "audit-log", "", "append one JSON line per partition acquired or released to this file")
-	fl.BoolVar(&o.TUI, "tui", false, "attach the dashboard (not available yet: runs headless)")
+	fl.BoolVar(&o.TUI, "tui", false, tuiFlagHelp)
 	_ = c.RegisterFlagCompletionFunc("strategy", cobra.FixedCompletions(strategy.Names(), cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("embedded", cobra.FixedCompletions([]string{EmbeddedAuto, EmbeddedAlways, EmbeddedNever}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagFilename("partitions-file", "yaml", "yml", "json")

@@ -26,8 +26,23 @@ func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
 	if err != nil {
 		return err
 	}
-	if o.TUI {
-		fmt.Fprintln(f.IO.Err, "the dashboard is not available yet; running headless")
+	// With --tui on a terminal, the dashboard owns the screen: log lines
+	// (and the banner) are held until it detaches. Its ctrl+c (a key, not
+	// a signal, in raw mode) stops the node as the first SIGINT would.
+	errw := f.IO.Err
+	var dashLog *dashboardLog
+	stopRun := func() {}
+	if o.TUI && !f.IO.OutIsTTY {
+		fmt.Fprintln(f.IO.Err, "--tui needs a terminal on stdout; running headless")
+	} else if o.TUI {
+		dashLog = newDashboardLog(f.IO.Err)
+		errw = dashLog
+		if logger, err = newLogger(dashLog, f.Global.LogLevel, f.Global.LogFormat); err != nil {
+			return err
+		}
+		defer dashLog.detach()
+		ctx, stopRun = context.WithCancel(ctx)
+		defer stopRun()
 	}
 	audit, err := o.openAuditLog()
 	if err != nil {
@@ -41,7 +56,7 @@ func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
 		}()
 	}
 
-	stopSignals := watchSecondSignal(f.IO.Err)
+	stopSignals := watchSecondSignal(errw)
 	defer stopSignals()
 
 	name := "parti-run " + o.WorkerID
@@ -119,7 +134,12 @@ func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
 	if bound == "" {
 		watchHTTP = nil // disabled: its wait returns at once
 	}
-	runErr, httpErr := waitNode(f.IO.Err, w, info, runDone, watchHTTP, stopNode)
+	stopDashboard := func() {}
+	if dashLog != nil {
+		stopDashboard = attachDashboard(ctx, f, w, b, conn.nc, conn.tr, conn.url, dashLog, stopRun)
+	}
+	runErr, httpErr := waitNode(errw, w, info, runDone, watchHTTP, stopNode)
+	stopDashboard() // the terminal is restored before anything else is printed
 
 	stopHTTP()
 	if httpErr == nil {

@@ -301,7 +301,7 @@ func TestRunExternalServer(t *testing.T) {
 	assert.NotEmpty(t, a.Worker)
 	assert.Positive(t, a.Version)
 	out := stderr.String()
-	assert.Contains(t, out, "dashboard is not available yet")
+	assert.Contains(t, out, "--tui needs a terminal on stdout; running headless")
 	assert.Contains(t, out, "(external)")
 	assert.Contains(t, out, "--cluster runext")
 
