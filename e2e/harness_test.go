@@ -65,6 +65,7 @@ type fleet struct {
 	dir     string
 	parts   int
 	timing  []string
+	extra   []string // more flags for every process
 	mu      sync.Mutex
 	procs   map[string]*proc
 	all     []*proc
@@ -77,6 +78,17 @@ func newFleet(t *testing.T, parts int, timing []string) *fleet {
 		dir: t.TempDir(), parts: parts, procs: map[string]*proc{}, timing: timing}
 	t.Cleanup(f.killAll)
 	return f
+}
+
+// newClusterFleet is a fleet on a 3-node NATS cluster with replicated
+// buckets; every process knows every server URL.
+func newClusterFleet(t *testing.T, parts int, timing []string) (*fleet, *natstest.Cluster) {
+	c := natstest.RunCluster(t, 3)
+	f := &fleet{t: t, url: c.URLs(), cluster: fmt.Sprintf("e2ec%d", time.Now().UnixNano()%1e6),
+		dir: t.TempDir(), parts: parts, procs: map[string]*proc{}, timing: timing,
+		extra: []string{"--replicas", "3"}}
+	t.Cleanup(f.killAll)
+	return f, c
 }
 
 func freeAddr(t *testing.T) string {
@@ -104,6 +116,7 @@ func (f *fleet) start(id string) *proc {
 	args := append([]string{"run", "--embedded", "never", "--nats-url", f.url, "--cluster", f.cluster,
 		"--worker-id", id, "--partitions", strconv.Itoa(f.parts), "--http-addr", p.http, "--audit-log", p.audit,
 		"--log-level", "debug", "--data-dir", f.dir}, f.timing...)
+	args = append(args, f.extra...)
 	p.cmd = exec.Command(binary, args...)
 	out, err := os.Create(p.logFile)
 	require.NoError(t, err)
@@ -163,6 +176,14 @@ func (f *fleet) killAll() {
 		default:
 			_ = p.cmd.Process.Signal(syscall.SIGKILL)
 			<-p.done
+		}
+	}
+	if dir := os.Getenv("PARTI_E2E_KEEP_LOGS"); dir != "" && f.t.Failed() {
+		_ = os.MkdirAll(dir, 0o755)
+		for _, p := range f.all {
+			if b, err := os.ReadFile(p.logFile); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, filepath.Base(p.logFile)), b, 0o644)
+			}
 		}
 	}
 	if f.t.Failed() {
@@ -247,6 +268,17 @@ func (f *fleet) waitCovered(timeout time.Duration) (time.Duration, map[string]st
 		return err
 	})
 	if err != nil {
+		f.mu.Lock()
+		for id, p := range f.procs {
+			var st map[string]any
+			if getJSON(p.http, "/v1/status", &st) == nil {
+				if c, ok := st["calculator"].(map[string]any); ok {
+					delete(c, "history")
+				}
+				f.t.Logf("status of %s: %v", id, st)
+			}
+		}
+		f.mu.Unlock()
 		f.t.Fatalf("not covered within %v: %v", timeout, err)
 	}
 	return time.Since(start), own

@@ -69,13 +69,11 @@ func (n *node) lead(ctx context.Context, t *election.Term) error {
 	cfg := w.o.Calculator
 	cfg.Leader, cfg.Epoch, cfg.Partitions, cfg.Strategy = n.id.ID(), t.Epoch, parts.Partitions, place
 	cfg.Metrics, cfg.Logger = w.cm, w.o.Logger.With("component", "calculator")
-	var restart <-chan struct{}
-	if w.o.Tracker != nil {
-		sig, stop := w.o.Tracker.Reconnects()
-		defer stop()
-		restart = sig
-	}
-	src := membership.New(b.Workers, membership.Options{Restart: restart,
+	memberRestart, stopMemberRestart := n.rs.subscribe()
+	defer stopMemberRestart()
+	partsRestart, stopPartsRestart := n.rs.subscribe()
+	defer stopPartsRestart()
+	src := membership.New(b.Workers, membership.Options{Restart: memberRestart,
 		OnError: func(err error) { w.wm.DecodeError(b.Layout.WorkersBucket()) }})
 	calc, err := calculator.New(cfg, src, st)
 	if err != nil {
@@ -105,7 +103,7 @@ func (n *node) lead(ctx context.Context, t *election.Term) error {
 	defer srv.Stop()
 	wg.Add(2)
 	go func() { defer wg.Done(); n.publishStatus(ctx, calc, t.Epoch) }()
-	go func() { defer wg.Done(); n.followPartitions(ctx, calc, restart) }()
+	go func() { defer wg.Done(); n.followPartitions(ctx, calc, partsRestart) }()
 
 	select {
 	case <-t.Done():

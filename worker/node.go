@@ -21,6 +21,7 @@ type node struct {
 	el *election.Elector
 
 	hbDone    chan struct{} // closed when the heartbeat goroutine returned
+	rs        *restarts     // restart signals for every watch
 	leave     chan struct{} // closed to start the graceful handoff
 	left      chan struct{} // closed by the applier once it holds nothing
 	leaveOnce sync.Once
@@ -47,12 +48,32 @@ func (n *node) run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 
-	var restart <-chan struct{}
+	// Every watch gets its own restart signal: reconnects of this client
+	// and stream-leader changes of the cluster's buckets.
+	n.rs = newRestarts()
 	if w.o.Tracker != nil {
 		sig, cancel := w.o.Tracker.Reconnects()
 		defer cancel()
-		restart = sig
+		start(func() {
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-sig:
+					n.rs.notify()
+				}
+			}
+		})
 	}
+	if sub, err := n.rs.watchLeaderChanges(w.o.Conn, "KV_parti_"+w.o.Buckets.Layout.Cluster()+"_"); err != nil {
+		w.o.Logger.Warn("cannot follow stream leader changes", "err", err)
+	} else {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	readerRestart, stopReaderRestart := n.rs.subscribe()
+	defer stopReaderRestart()
+	peersRestart, stopPeersRestart := n.rs.subscribe()
+	defer stopPeersRestart()
 
 	hbErr := make(chan error, 1)
 	hbDone := make(chan struct{})
@@ -74,13 +95,13 @@ func (n *node) run(ctx context.Context) error {
 	go func() { defer leadWG.Done(); n.leadLoop(leadCtx) }()
 
 	assignments := store.NewReader(w.o.Buckets).Watch(runCtx, store.ReaderOptions{
-		Restart: restart,
+		Restart: readerRestart,
 		OnError: func(err error) {
 			w.wm.DecodeError("assignments")
 			w.o.Logger.Warn("assignment skipped", "err", err)
 		},
 	})
-	peers := watch.Watch(runCtx, w.o.Buckets.Workers, watch.Options{Restart: restart})
+	peers := watch.Watch(runCtx, w.o.Buckets.Workers, watch.Options{Restart: peersRestart})
 	a := newApplier(n)
 	start(func() { a.run(runCtx, assignments, peers) })
 	if w.o.Tracker != nil {

@@ -15,6 +15,8 @@ package membership
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -98,17 +100,35 @@ const (
 type tracker struct {
 	workers map[string]state
 	synced  bool
+	// before holds the workers known when the current watch generation
+	// started; at its Synced, those no longer present are reported gone
+	// (their expiry or delete happened while no watch was delivering).
+	before map[string]state
 }
 
 func (t *tracker) apply(ev watch.Event, onError func(error)) []calculator.MemberEvent {
 	switch ev.Kind {
 	case watch.Reset:
+		if t.before == nil {
+			t.before = make(map[string]state, len(t.workers))
+		}
+		for id, st := range t.workers {
+			t.before[id] = st
+		}
 		clear(t.workers)
 		t.synced = false
 		return nil
 	case watch.Synced:
 		t.synced = true
-		return []calculator.MemberEvent{{Kind: calculator.MembersSynced}}
+		var out []calculator.MemberEvent
+		for id, st := range t.before {
+			if _, still := t.workers[id]; !still && st == alive {
+				out = append(out, calculator.MemberEvent{Kind: calculator.MemberExpired, Worker: id})
+			}
+		}
+		clear(t.before)
+		slices.SortFunc(out, func(a, b calculator.MemberEvent) int { return strings.Compare(a.Worker, b.Worker) })
+		return append(out, calculator.MemberEvent{Kind: calculator.MembersSynced})
 	}
 	e := ev.Entry
 	id := e.Key()
