@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/parti-dev/parti/nats/codec"
@@ -165,9 +165,9 @@ func (o *RebalanceOptions) run(ctx context.Context, f *Factory) error {
 func request(ctx context.Context, s *session, subject string, req codec.ControlRequest) (codec.ControlReply, error) {
 	for {
 		reply, err := control.Request(ctx, s.nc, subject, req)
-		// control.Request says "nobody is serving it" when the server
-		// found no subscriber (no responders): the request reached nobody.
-		if err == nil || !errors.Is(err, control.ErrNoLeader) || !strings.Contains(err.Error(), "nobody is serving") {
+		// No responders: the server found no subscriber, so the request
+		// reached nobody and may safely be sent again.
+		if err == nil || !errors.Is(err, control.ErrNoLeader) || !errors.Is(err, nats.ErrNoResponders) {
 			return reply, err
 		}
 		t := time.NewTimer(noResponderRetry)

@@ -122,7 +122,7 @@ func Request(ctx context.Context, nc *nats.Conn, subject string, req codec.Contr
 	m, err := nc.RequestWithContext(ctx, subject, data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return codec.ControlReply{}, fmt.Errorf("%w on %s: nobody is serving it", ErrNoLeader, subject)
+		return codec.ControlReply{}, fmt.Errorf("%w on %s: nobody is serving it: %w", ErrNoLeader, subject, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
 		return codec.ControlReply{}, fmt.Errorf("%w on %s within %s", ErrNoLeader, subject, time.Since(start).Round(time.Millisecond))
 	case err != nil:
