@@ -28,6 +28,7 @@ type Worker struct {
 	status  Status
 	calc    *calculator.Calculator
 	el      *election.Elector
+	id      *identity.Identity
 	running bool
 
 	claimed   chan struct{}
@@ -97,7 +98,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	}
 
 	w.mu.Lock()
-	w.el = el
+	w.el, w.id = el, id
 	w.mu.Unlock()
 	n := newNode(w, id, el)
 	return n.run(ctx)
@@ -182,6 +183,30 @@ func (w *Worker) Status() Status {
 	}
 	return s
 }
+
+// LeaseDeadline is the time until which no other worker can have taken
+// this worker's partitions: its ID's key cannot expire before the last
+// acknowledged heartbeat's send time plus the worker TTL. Applications that
+// must never act on a partition another worker may hold (for example after
+// this process was paused) check it before each side effect, minus their
+// clock skew to the NATS server's host. Zero before the ID is claimed and
+// after it was released or lost.
+func (w *Worker) LeaseDeadline() time.Time {
+	w.mu.Lock()
+	id := w.id
+	w.mu.Unlock()
+	if id == nil || id.Err() != nil { // not claimed yet, released or lost
+		return time.Time{}
+	}
+	sent := id.LastSent()
+	if sent.IsZero() {
+		return time.Time{}
+	}
+	return sent.Add(w.o.Buckets.Layout.Options().WorkerTTL)
+}
+
+// LeaseValid reports whether the lease (see LeaseDeadline) still holds.
+func (w *Worker) LeaseValid() bool { return time.Now().Before(w.LeaseDeadline()) }
 
 // Owned returns the partitions this worker owns now, sorted.
 func (w *Worker) Owned() []string { return w.Status().Partitions }

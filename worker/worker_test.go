@@ -205,6 +205,7 @@ func TestCallbacksReportGainsAndLosses(t *testing.T) {
 		Calculator: calculator.Config{ColdStartWindow: 200 * time.Millisecond},
 		OnChange:   func(c Change) { mu.Lock(); changes = append(changes, c); mu.Unlock() }})
 	require.NoError(t, err)
+	assert.False(t, w.LeaseValid(), "no lease before the claim")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -215,6 +216,10 @@ func TestCallbacksReportGainsAndLosses(t *testing.T) {
 		return nil
 	})
 	assert.Equal(t, "worker-0", w.ID())
+	assert.True(t, w.LeaseValid(), "a heartbeating worker holds its lease")
+	deadline := w.LeaseDeadline()
+	assert.True(t, deadline.After(time.Now()))
+	assert.False(t, deadline.After(time.Now().Add(2*time.Second)), "at most one worker TTL ahead")
 	cancel()
 	require.NoError(t, <-done)
 	mu.Lock()
@@ -225,6 +230,7 @@ func TestCallbacksReportGainsAndLosses(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, changes[1].Lost)
 	assert.Empty(t, changes[1].Current)
 	assert.Equal(t, StateStopped, w.Status().State)
+	assert.False(t, w.LeaseValid(), "no lease after a graceful leave")
 }
 
 func TestOptionsValidation(t *testing.T) {

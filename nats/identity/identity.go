@@ -93,7 +93,8 @@ type Identity struct {
 	applied  uint64
 	draining bool
 	lastOK   time.Time
-	err      error // ErrLost or ErrReleased once final
+	lastSent time.Time // when the last acknowledged write was sent
+	err      error     // ErrLost or ErrReleased once final
 	lost     chan struct{}
 	resumed  bool
 }
@@ -174,11 +175,12 @@ func (it *Identity) claim(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	sent := time.Now()
 	rev, err := it.cfg.Workers.Create(ctx, id, val)
 	if err != nil {
 		return err
 	}
-	it.rev, it.lastOK = rev, time.Now()
+	it.rev, it.lastOK, it.lastSent = rev, time.Now(), sent
 	return nil
 }
 
@@ -205,11 +207,12 @@ func (it *Identity) resume(ctx context.Context, id string, r Resume) error {
 	if err != nil {
 		return err
 	}
+	sent := time.Now()
 	rev, err := it.cfg.Workers.Update(ctx, id, val, e.Revision())
 	if err != nil {
 		return err
 	}
-	it.rev, it.lastOK, it.resumed = rev, time.Now(), true
+	it.rev, it.lastOK, it.lastSent, it.resumed = rev, time.Now(), sent, true
 	return nil
 }
 
@@ -298,6 +301,7 @@ func (it *Identity) Heartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sent := time.Now()
 	rev, err := it.cfg.Workers.Update(ctx, it.id, val, it.rev)
 	if layout.IsLostRace(err) && it.adoptOwnWriteLocked(ctx) {
 		// An earlier heartbeat that timed out had landed after all.
@@ -311,8 +315,17 @@ func (it *Identity) Heartbeat(ctx context.Context) error {
 		}
 		return fmt.Errorf("heartbeat %s: %w", it.id, err)
 	}
-	it.rev, it.lastOK = rev, time.Now()
+	it.rev, it.lastOK, it.lastSent = rev, time.Now(), sent
 	return nil
+}
+
+// LastSent is when the last acknowledged heartbeat was sent. The server
+// stamps the write no earlier, so the key cannot expire before
+// LastSent + the bucket TTL (on this host's clock).
+func (it *Identity) LastSent() time.Time {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	return it.lastSent
 }
 
 // adoptOwnWriteLocked checks whether the key's current value is this
