@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parti-dev/parti/metrics"
@@ -73,7 +76,7 @@ func (o *RunOptions) run(ctx context.Context, f *Factory) (err error) {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	b, err := o.layout.Ensure(ctx, js)
+	b, err := ensureBuckets(ctx, o.layout, js, logger)
 	if err != nil {
 		return interrupted(ctx, bucketError(err, conn.url))
 	}
@@ -201,4 +204,30 @@ func interrupted(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// ensureTimeout bounds how long a starting node keeps retrying to create
+// or open the buckets while JetStream is slow to answer (a replicated
+// stream electing its leader, a cluster still forming).
+const ensureTimeout = 60 * time.Second
+
+// ensureBuckets creates or opens the cluster's buckets, retrying requests
+// that timed out.
+func ensureBuckets(ctx context.Context, l *layout.Layout, js jetstream.JetStream, logger *slog.Logger) (*layout.Buckets, error) {
+	deadline := time.Now().Add(ensureTimeout)
+	for {
+		b, err := l.Ensure(ctx, js)
+		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		if err == nil || !timedOut || ctx.Err() != nil || time.Now().After(deadline) {
+			return b, err
+		}
+		logger.Warn("JetStream is slow to create the buckets; retrying", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }

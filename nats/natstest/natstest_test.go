@@ -40,13 +40,13 @@ func TestRunCluster(t *testing.T) {
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3})
 	require.NoError(t, err)
 	// A new replicated stream may not have elected its leader yet.
-	natstest.WaitFor(t, 20*time.Second, func() error {
+	natstest.WaitFor(t, 60*time.Second, func() error {
 		_, err := kv.PutString(ctx, "k", "v")
 		return err
 	})
 
 	c.Stop(2)
-	natstest.WaitFor(t, 20*time.Second, func() error {
+	natstest.WaitFor(t, 60*time.Second, func() error {
 		_, err := kv.PutString(ctx, "k", "v2")
 		return err
 	})
