@@ -68,8 +68,12 @@ func (l *loop) rebalance(ctx context.Context, trigger string, force bool) outcom
 	}
 	prev := l.alignedPrev()
 	next, moved := l.planner.Plan(l.parts, workers, prev, l.reclaim)
-	res := RebalanceResult{PreviousVersion: l.pub.version, Version: l.pub.version, Moved: moved,
-		MaxOverAvg: strategy.Measure(l.parts, nil, workers, nil, next).MaxOverAvg}
+	res := RebalanceResult{PreviousVersion: l.pub.version, Version: l.pub.version, Moved: moved}
+	if force {
+		// Only an operator's request reports the balance; automatic
+		// rebalances skip the extra pass over every partition.
+		res.MaxOverAvg = strategy.Measure(l.parts, nil, workers, nil, next).MaxOverAvg
+	}
 
 	writes, deletes := l.diff(workers, prev, next)
 	if !force && l.pub.ok && len(writes) == 0 && len(deletes) == 0 && l.pub.epoch == l.cfg.Epoch {

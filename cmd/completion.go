@@ -62,17 +62,12 @@ func (f *Factory) completeWorkerIDs(c *cobra.Command, _ []string, prefix string)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s, ctx, err := f.openSession(ctx, "parti-completion", completionTimeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-completion", completionTimeout)
 	if err != nil {
 		cobra.CompDebugln(err.Error(), false)
 		return nil, directive
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		cobra.CompDebugln(err.Error(), false)
-		return nil, directive
-	}
 	hbs, err := readHeartbeats(ctx, b, nil)
 	if err != nil {
 		cobra.CompDebugln(err.Error(), false)

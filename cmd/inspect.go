@@ -154,15 +154,11 @@ func narrow(all map[string][]string, worker string) map[string][]string {
 // committed assignment and the leader.
 func (o *InspectAssignmentsOptions) read(ctx context.Context, f *Factory) (AssignmentsView, error) {
 	v := AssignmentsView{Cluster: f.Global.Cluster, Assignments: map[string][]string{}}
-	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return v, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return v, err
-	}
 	l, _, err := readLeader(ctx, b)
 	if err != nil {
 		return v, s.check(err)

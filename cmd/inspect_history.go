@@ -76,15 +76,11 @@ JSON (stable; fields are only ever added):
 
 func (o *InspectHistoryOptions) read(ctx context.Context, f *Factory) (HistoryView, bool, error) {
 	v := HistoryView{Entries: []HistoryEntryView{}}
-	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return v, false, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return v, false, err
-	}
 	h, found, err := readHistory(ctx, b)
 	if err != nil || !found {
 		return v, false, s.check(err)

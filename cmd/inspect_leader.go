@@ -66,15 +66,11 @@ this NATS server, or one is being elected (within the leader TTL).`,
 }
 
 func (o *InspectLeaderOptions) read(ctx context.Context, f *Factory) (LeaderView, error) {
-	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return LeaderView{}, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return LeaderView{}, err
-	}
 	l, found, err := readLeader(ctx, b)
 	if err != nil || !found {
 		return LeaderView{}, s.check(err)

@@ -93,15 +93,11 @@ partition that no committed version assigns yet.`,
 
 func (o *InspectPartitionsOptions) read(ctx context.Context, f *Factory) (PartitionsView, bool, error) {
 	v := PartitionsView{Cluster: f.Global.Cluster, Partitions: []PartitionView{}}
-	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return v, false, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return v, false, err
-	}
 	ps, found, err := readPartitionSet(ctx, b)
 	if err != nil || !found {
 		return v, false, s.check(err)

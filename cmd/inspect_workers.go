@@ -108,15 +108,11 @@ func narrowWorkers(all []WorkerView, id string) []WorkerView {
 // read reads heartbeats, the leader, the latest assignment and the
 // partition set.
 func (o *InspectWorkersOptions) read(ctx context.Context, f *Factory) (WorkersView, error) {
-	s, ctx, err := f.openSession(ctx, "parti-inspect", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-inspect", o.Timeout)
 	if err != nil {
 		return WorkersView{}, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return WorkersView{}, err
-	}
 	hbs, err := readHeartbeats(ctx, b, func(err error) {
 		fmt.Fprintf(f.IO.Err, "skipping a heartbeat: %v\n", err)
 	})

@@ -172,15 +172,11 @@ func readPartitionsInput(path string, stdin io.Reader) ([]model.Partition, error
 // apply compares parts with the stored set and, unless a dry run or
 // nothing changes, replaces it.
 func (o *PartitionsApplyOptions) apply(ctx context.Context, f *Factory, parts []model.Partition) (ApplyView, error) {
-	s, ctx, err := f.openSession(ctx, "parti-partitions-apply", o.Timeout)
+	s, b, ctx, err := f.openClusterSession(ctx, "parti-partitions-apply", o.Timeout)
 	if err != nil {
 		return ApplyView{}, err
 	}
 	defer s.close()
-	b, err := s.buckets(ctx)
-	if err != nil {
-		return ApplyView{}, err
-	}
 	cur, _, err := readPartitionSet(ctx, b)
 	if err != nil {
 		return ApplyView{}, s.check(err)

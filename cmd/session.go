@@ -61,6 +61,21 @@ func (f *Factory) openSession(ctx context.Context, name string, timeout time.Dur
 	return s, ctx, nil
 }
 
+// openClusterSession opens a session and the cluster's existing buckets;
+// on failure nothing is left open. The caller closes the session.
+func (f *Factory) openClusterSession(ctx context.Context, name string, timeout time.Duration) (*session, *layout.Buckets, context.Context, error) {
+	s, ctx, err := f.openSession(ctx, name, timeout)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := s.buckets(ctx)
+	if err != nil {
+		s.close()
+		return nil, nil, nil, err
+	}
+	return s, b, ctx, nil
+}
+
 // close closes the connection and releases the context.
 func (s *session) close() {
 	s.nc.Close()

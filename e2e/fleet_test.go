@@ -139,10 +139,9 @@ func lifecycle(t *testing.T, timing []string) figures {
 	// Restart a worker with the same ID within the restart grace: after it
 	// settles it owns exactly what it owned before.
 	var restarted string
-	for id, o := range before {
+	for _, o := range before {
 		if o != newLeader {
 			restarted = o
-			_ = id
 			break
 		}
 	}

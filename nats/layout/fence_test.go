@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -75,6 +76,12 @@ func TestReplicatedConflicts(t *testing.T) {
 	ctx := testCtx(t)
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3, History: 5})
 	require.NoError(t, err)
+	// A new replicated stream may not have elected its leader yet ("no
+	// response from stream"): wait until it takes writes.
+	natstest.WaitFor(t, 60*time.Second, func() error {
+		_, err := kv.PutString(ctx, "warm-up", "x")
+		return err
+	})
 
 	codes := map[jetstream.ErrorCode]int{}
 	var mu sync.Mutex
